@@ -1,0 +1,26 @@
+# Two-command set-up: `make demo` (the pipeline on built-in synthetic data) and `make test`.
+# Both create the virtual environment in .venv/ when it is missing or out of date.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DIR ?= results/demo
+
+.PHONY: demo test venv clean-demo
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+demo: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --cores 2 --configfile config/demo.yaml --printshellcmds reports/demo.md
+
+clean-demo:
+	rm -rf results/demo reports/demo.md logs/demo

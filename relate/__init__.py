@@ -1,0 +1,1 @@
+"""RELATE reproduction suite."""

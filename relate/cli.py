@@ -1,0 +1,58 @@
+"""The ``relate`` command line: one subcommand per module in :mod:`relate.commands`.
+
+Every Snakemake rule calls one of these subcommands, and each also runs by hand.
+Expected failures (:class:`relate.errors.RelateError`) print one line to stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Sequence
+
+from relate.commands import evaluate, summarize, synth, trivial, validate
+from relate.errors import RelateError
+
+COMMANDS = (validate, synth, trivial, evaluate, summarize)
+"""Each module provides ``register(subparsers)``, which sets ``handler`` on its parser."""
+
+EXIT_USER_ERROR = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="relate",
+        description="RELATE reproduction suite: data, training, evaluation and reports.",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log debug messages to stderr"
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in COMMANDS:
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``relate`` and ``python -m relate``; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return int(args.handler(args))
+    except RelateError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of the ``relate`` CLI, one module each (``register`` + handler)."""

@@ -1,0 +1,1 @@
+"""Datasets: registry, MS-TCN layout reader, validation and the synthetic generator."""

@@ -1,0 +1,1 @@
+"""Report building: tables and summaries from metrics JSON files."""

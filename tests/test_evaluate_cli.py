@@ -1,0 +1,116 @@
+"""`relate evaluate`, `relate trivial` and `relate summarize` on a tiny dataset."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import TINY_SPLITS, TINY_VIDEOS, frames
+from relate.cli import main
+from relate.trivial import PREDICTION_HEADER
+
+
+def write_predictions(folder: Path, videos: list[str], suffix: str = ".txt", mapping=None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for video in videos:
+        labels = frames(TINY_VIDEOS[video])
+        if suffix == ".txt":
+            (folder / f"{video}.txt").write_text(f"{PREDICTION_HEADER}\n{' '.join(labels)}\n")
+        else:
+            np.save(folder / f"{video}.npy", np.array([mapping[x] for x in labels], dtype=np.int64))
+    return folder
+
+
+def evaluate(tiny: Path, predictions: Path, out: Path, *extra: str) -> int:
+    return main(["evaluate", "--data", str(tiny), "--dataset", "gtea", "--split", "1",
+                 "--predictions", str(predictions), "--out", str(out), *extra])
+
+
+@pytest.mark.parametrize("suffix", [".txt", ".npy"])
+def test_perfect_predictions_score_100(tiny_dataset: Path, tmp_path: Path, suffix: str) -> None:
+    mapping = {"take": 0, "open": 1, "background": 2}
+    preds = write_predictions(tmp_path / "p", TINY_SPLITS[1], suffix, mapping)
+    out = tmp_path / "m.json"
+    assert evaluate(tiny_dataset, preds, out, "--label", "oracle") == 0
+    result = json.loads(out.read_text())
+    assert result["metrics"] == {"acc": 100.0, "edit": 100.0, "f1@10": 100.0, "f1@25": 100.0, "f1@50": 100.0}
+    assert result["videos"] == 2 and result["background"] == ["background"]
+    assert result["label"] == "oracle" and "packages" in result["provenance"]
+    assert set(result["per_video"]) == set(TINY_SPLITS[1])
+
+
+def test_known_scores(tiny_dataset: Path, tmp_path: Path) -> None:
+    # S1_a GT: bg3 take8 open6 bg3 (20); S1_b GT: take10 open9 (19). Predict every frame "take".
+    preds = tmp_path / "p"
+    preds.mkdir()
+    for video in TINY_SPLITS[1]:
+        n = len(frames(TINY_VIDEOS[video]))
+        (preds / f"{video}.txt").write_text("h\n" + " ".join(["take"] * n) + "\n")
+    out = tmp_path / "m.json"
+    assert evaluate(tiny_dataset, preds, out) == 0
+    m = json.loads(out.read_text())["metrics"]
+    # Acc = (8 + 10) / 39. Edit: [take] vs [take, open] twice -> 50. F1: per video one
+    # predicted segment; S1_a IoU 8/20 = 0.4, S1_b IoU 10/19 > 0.5 -> TP at every threshold
+    # for S1_b, TP for S1_a at 0.10 and 0.25 only. GT segments 4.
+    assert m["acc"] == pytest.approx(100 * 18 / 39)
+    assert m["edit"] == pytest.approx(50.0)
+    f1 = lambda tp, fp, fn: 100 * 2 * tp / (2 * tp + fp + fn)  # noqa: E731
+    assert m["f1@10"] == pytest.approx(f1(2, 0, 2))
+    assert m["f1@50"] == pytest.approx(f1(1, 1, 3))
+
+
+@pytest.mark.parametrize(
+    "setup,words",
+    [
+        (lambda p: (p / "S1_a.txt").unlink(), "S1_a.txt: missing prediction file"),
+        (lambda p: (p / "S1_a.txt").write_text("header only\n"), "S1_a.txt: expected a header line"),
+        (lambda p: (p / "S1_a.txt").write_text("h\ntake flip\n"), "S1_a.txt: label(s) not in mapping.txt: ['flip']"),
+        (lambda p: (p / "S1_a.txt").write_text("h\ntake take\n"), "S1_a.txt: prediction has 2 frames, ground truth has 20"),
+        (lambda p: np.save(p / "S1_a.npy", np.zeros(20, np.int64)), "S1_a.txt: ambiguous"),
+        (lambda p: ((p / "S1_a.txt").unlink(), np.save(p / "S1_a.npy", np.full(20, 7))), "S1_a.npy: class id(s) not in mapping.txt: [7]"),
+        (lambda p: ((p / "S1_a.txt").unlink(), np.save(p / "S1_a.npy", np.zeros((2, 10)))), "S1_a.npy: expected a 1-D integer array"),
+    ],
+)
+def test_bad_predictions_are_one_line_errors(tiny_dataset: Path, tmp_path: Path, capsys, setup, words) -> None:
+    preds = write_predictions(tmp_path / "p", TINY_SPLITS[1])
+    setup(preds)
+    out = tmp_path / "m.json"
+    assert evaluate(tiny_dataset, preds, out) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and words in err[0], err
+    assert not out.exists()
+
+
+def test_invalid_dataset_reuses_validator_message(tiny_dataset: Path, tmp_path: Path, capsys) -> None:
+    preds = write_predictions(tmp_path / "p", TINY_SPLITS[1])
+    (tiny_dataset / "mapping.txt").write_text("0 take\n1 open\n1 background\n")
+    assert evaluate(tiny_dataset, preds, tmp_path / "m.json") == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {tiny_dataset / 'mapping.txt'}: line 3: duplicate class id 1")
+
+
+def test_trivial_evaluate_summarize_chain(tiny_dataset: Path, tmp_path: Path) -> None:
+    outputs = []
+    for split in (1, 2):
+        for method, rows in (("majority", "all"), ("nearest_mean", "rgb")):
+            preds = tmp_path / f"pred{split}-{method}"
+            assert main(["trivial", "--data", str(tiny_dataset), "--split", str(split),
+                         "--method", method, "--rows", rows, "--out", str(preds)]) == 0
+            assert sorted(p.stem for p in preds.iterdir()) == sorted(TINY_SPLITS[split])
+            out = tmp_path / f"m{split}-{method}.json"
+            assert main(["evaluate", "--data", str(tiny_dataset), "--dataset", "synthetic",
+                         "--split", str(split), "--predictions", str(preds), "--out", str(out),
+                         "--label", f"{method}-{rows}"]) == 0
+            outputs.append(out)
+    majority = (tmp_path / "pred1-majority" / "S1_a.txt").read_text().splitlines()[1].split()
+    assert set(majority) == {"take"}  # train split 1 = S2_*: take 19 frames > open 14 > bg 6
+    report = tmp_path / "report.md"
+    assert main(["summarize", *map(str, outputs), "--out", str(report), "--title", "T"]) == 0
+    text = report.read_text()
+    assert "SYNTHETIC" in text and "| majority-all" in text and "| nearest_mean-rgb" in text
+    csv = report.with_suffix(".csv").read_text().splitlines()
+    assert csv[0] == "dataset,convention,predictor,splits,f1@10,f1@25,f1@50,edit,acc"
+    assert len(csv) == 3 and ",1,2," not in csv[1] and '"1,2"' in csv[1]
