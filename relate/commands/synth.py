@@ -9,7 +9,6 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from relate.data.probe import MODALITIES, probe_dataset
 from relate.data.synthetic import SynthConfig, generate_dataset
 from relate.errors import RelateError
 from relate.io import write_json
@@ -131,7 +130,7 @@ def format_probe(result: dict) -> str:
 
     rows = [
         [name, pct(m["frame_acc"]), pct(m["pair_acc"]), pct(m["within_pair_acc"])]
-        for name, m in ((n, result["modalities"][n]) for n in MODALITIES)
+        for name, m in result["modalities"].items()
     ]
     headers = ["features", "frame acc %", "pair acc %", "within-pair acc % (chance 50)"]
     return heading + "\n" + tabulate(rows, headers=headers, tablefmt="github")
@@ -139,6 +138,8 @@ def format_probe(result: dict) -> str:
 
 def run(args: argparse.Namespace) -> int:
     if args.describe is not None:
+        from relate.data.probe import probe_dataset  # imports torch: only when probing
+
         result = probe_dataset(
             args.describe, split=args.split, seed=args.seed, max_train_frames=args.max_train_frames
         )

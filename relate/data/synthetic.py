@@ -336,8 +336,31 @@ def _noise(rng: np.random.Generator, shape: tuple[int, ...], norm: float) -> np.
     return rng.standard_normal(shape) * (norm / math.sqrt(shape[-1]))
 
 
+def sample_bursts(
+    config: SynthConfig, world: World, n_frames: int, rng: np.random.Generator
+) -> list[tuple[int, int, int]]:
+    """Misaligned flow bursts of one video as ``(start, length, source class)``.
+
+    Starts are uniform over the video, so bursts ignore (and often span) segment
+    boundaries; the source class is any action class, unrelated to the current one.
+    Lengths are cut at the end of the video.
+    """
+    n_actions = len(world.class_names) - 1
+    bursts = []
+    for _ in range(int(rng.poisson(config.burst_rate * n_frames))):
+        start = int(rng.integers(0, n_frames))
+        length = int(rng.integers(config.burst_length[0], config.burst_length[1] + 1))
+        source = int(rng.integers(0, n_actions))
+        bursts.append((start, min(length, n_frames - start), source))
+    return bursts
+
+
 def render_features(
-    config: SynthConfig, world: World, segments: list[tuple[int, int]], rng: np.random.Generator
+    config: SynthConfig,
+    world: World,
+    segments: list[tuple[int, int]],
+    bursts: list[tuple[int, int, int]],
+    rng: np.random.Generator,
 ) -> np.ndarray:
     """Features (2048, T) float32 of one video: rows 0-1023 RGB, 1024-2047 flow."""
     d = config.latent_dim
@@ -347,12 +370,7 @@ def render_features(
 
     # Motion actually present in the video: the action's own motion plus misaligned bursts.
     motion = world.motion[labels].copy()  # (T, d)
-    n_bursts = int(rng.poisson(config.burst_rate * t_len))
-    n_actions = len(world.class_names) - 1
-    for _ in range(n_bursts):
-        start = int(rng.integers(0, t_len))
-        length = int(rng.integers(config.burst_length[0], config.burst_length[1] + 1))
-        source = int(rng.integers(0, n_actions))
+    for start, length, source in bursts:
         motion[start : start + length] += config.burst_strength * world.motion[source]
 
     flow = (
@@ -415,7 +433,8 @@ def generate_dataset(out: Path, config: SynthConfig = SynthConfig(), seed: int =
 
     Layout: ``features/{video}.npy`` (2048, T) float32, ``groundTruth/{video}.txt``,
     ``splits/{train,test}.split{k}.bundle`` (test = subject k, train = the others),
-    ``mapping.txt`` (background last) and ``info.json`` (seed, config, grammar, pairs).
+    ``mapping.txt`` (background last) and ``info.json`` (seed, config, grammar, motion
+    pairs, and per video its subject, activity and misaligned bursts).
     An existing ``out`` is replaced only once the new dataset is complete, and only if it
     is empty or an earlier synthetic dataset (else :class:`DataError`).
     """
@@ -435,7 +454,8 @@ def generate_dataset(out: Path, config: SynthConfig = SynthConfig(), seed: int =
         for (video, subject, activity), seq in zip(plan, video_seqs):
             rng = np.random.default_rng(seq)
             segments = sample_segments(config, world, activity - 1, rng)
-            features = render_features(config, world, segments, rng)
+            bursts = sample_bursts(config, world, sum(n for _, n in segments), rng)
+            features = render_features(config, world, segments, bursts, rng)
             _save_npy(tmp / "features" / f"{video}.npy", features)
             lines = "".join(f"{names[label]}\n" * length for label, length in segments)
             (tmp / "groundTruth" / f"{video}.txt").write_text(lines, encoding="utf-8")
@@ -444,6 +464,10 @@ def generate_dataset(out: Path, config: SynthConfig = SynthConfig(), seed: int =
                 "subject": subject,
                 "activity": activity,
                 "frames": features.shape[1],
+                "bursts": [
+                    {"start": start, "length": length, "motion_of": names[source]}
+                    for start, length, source in bursts
+                ],
             }
             logger.debug("%s: %d frames, %d segments", video, features.shape[1], len(segments))
 

@@ -63,6 +63,6 @@ def write_summary(paths: list[Path], out_md: Path, title: str) -> pd.DataFrame:
         "",
     ]
     body = tabulate(table, headers="keys", tablefmt="github", showindex=False, floatfmt=".1f")
-    io.write_text(out_md, "\n".join(header) + body + "\n")
+    io.write_text(out_md, "\n".join(header) + "\n" + body + "\n")
     io.write_text(out_md.with_suffix(".csv"), table.to_csv(index=False, float_format="%.4f"))
     return table
