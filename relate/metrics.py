@@ -35,6 +35,8 @@ CONVENTIONS = ("standard", "fact", "relate_release")
 OVERLAPS = (0.10, 0.25, 0.50)
 METRIC_KEYS = ("acc", "edit", "f1@10", "f1@25", "f1@50")
 FACT_EPSILON = 1e-5
+PAST_TRUTH = -1
+"""Code of GT frames past the GT's end when a prediction is longer (standard, fact)."""
 
 IouFunction = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -50,6 +52,9 @@ class EncodedSplit:
     truth: np.ndarray
     bounds: np.ndarray
     background: np.ndarray
+    truth_frames: int
+    """GT frames scored by Acc. Where a prediction runs past its GT, ``truth`` is padded
+    with the code ``PAST_TRUTH`` (also in ``background``, never a predicted code)."""
 
     @property
     def n_videos(self) -> int:
@@ -91,9 +96,10 @@ def score_split(
         convention: one of ``CONVENTIONS``.
         names: video names, used only in error messages.
 
-    Lengths: ``standard``/``fact`` ignore predicted frames past the GT's end (everywhere,
-    also for Edit/F1, where MS-TCN's script would still see them) and reject a shorter
-    prediction; ``relate_release`` cuts both to the shorter length.
+    Lengths: ``standard``/``fact`` do what MS-TCN's ``eval.py`` does with a prediction
+    longer than its GT: Acc counts the GT's frames only, while Edit and F1 see the whole
+    prediction (its extra frames can lengthen the last segment or add an FP segment); a
+    shorter prediction is rejected. ``relate_release`` cuts both to the shorter length.
 
     Defined results where the official scripts crash or give nan: a video with no segment
     on either side has Edit 100 (``fact``: the video is skipped, and Edit is 100 if all
@@ -153,7 +159,7 @@ def score_split(
         edit = (1 - distances[valid] / longest[valid]) * 100
         return _result(acc, _sequential_sum(edit) / edit.size if edit.size else 100.0, f1)
     edit = np.where(longest > 0, (1 - distances / np.maximum(longest, 1)) * 100, 100.0)
-    acc = 100 * float(np.count_nonzero(correct)) / split.truth.size
+    acc = 100 * float(np.count_nonzero(correct)) / split.truth_frames
     return _result(acc, _sequential_sum(edit) / split.n_videos, f1)
 
 
@@ -181,8 +187,9 @@ def encode_split(
 ) -> EncodedSplit:
     """Check lengths, align each prediction to its GT, and integer-encode the split.
 
-    ``truncate_truth=False`` (standard/fact): a longer prediction loses its extra frames and
-    a shorter one raises. ``True`` (release): both are cut to the shorter length.
+    ``truncate_truth=False`` (standard/fact): a shorter prediction raises; a longer one is
+    kept whole and its GT is padded with ``PAST_TRUTH``. ``True`` (release): both are cut
+    to the shorter length.
     """
     n_videos = len(ground_truths)
     if len(predictions) != n_videos:
@@ -198,6 +205,7 @@ def encode_split(
     truth_lengths = np.fromiter(map(len, ground_truths), dtype=np.int64, count=n_videos)
     predicted_lengths = np.fromiter(map(len, predictions), dtype=np.int64, count=n_videos)
     lengths = np.minimum(truth_lengths, predicted_lengths)
+    padded = not truncate_truth and bool(np.any(predicted_lengths > truth_lengths))
     short = np.flatnonzero(predicted_lengths < truth_lengths)
     if short.size and not truncate_truth:
         i = int(short[0])
@@ -212,19 +220,23 @@ def encode_split(
             f"{video(i)}: no frames to score (prediction {predicted_lengths[i]}, "
             f"ground truth {truth_lengths[i]})"
         )
+    truth_frames = int(lengths.sum())
+    if padded:
+        lengths = predicted_lengths
     bounds = np.zeros(n_videos + 1, dtype=np.int64)
     np.cumsum(lengths, out=bounds[1:])
     total = int(bounds[-1])
     cut = lengths.tolist()
 
     sequences = itertools.chain(predictions, ground_truths)
-    if all(isinstance(s, np.ndarray) and s.ndim == 1 and s.dtype.kind in "iub" for s in sequences):
+    if not padded and all(isinstance(s, np.ndarray) and s.ndim == 1 and s.dtype.kind in "iub" for s in sequences):
         parts = [s if len(s) == n else s[:n] for s, n in zip(predictions, cut)]
         parts += [s if len(s) == n else s[:n] for s, n in zip(ground_truths, cut)]
         both = np.concatenate(parts)  # one allocation for predictions and GT
         if both.dtype.kind in "iub":  # (uint64 with int64 would promote to float)
             codes = [b for b in background if isinstance(b, (int, np.integer))]
-            return EncodedSplit(both[:total], both[total:], bounds, np.array(codes, np.int64))
+            codes_array = np.array(codes, np.int64)
+            return EncodedSplit(both[:total], both[total:], bounds, codes_array, truth_frames)
 
     # Any other label type: one shared dictionary gives every distinct label a code.
     table: defaultdict[Any, int] = defaultdict(itertools.count().__next__)
@@ -235,10 +247,19 @@ def encode_split(
         )
         return np.fromiter(map(table.__getitem__, frames), dtype=np.int64, count=total)
 
-    truth = encode(ground_truths)
+    def encode_padded_truth() -> np.ndarray:
+        frames = itertools.chain.from_iterable(
+            itertools.chain(
+                map(table.__getitem__, _as_iterable(s)), itertools.repeat(PAST_TRUTH, n - len(s))
+            )
+            for s, n in zip(ground_truths, cut)
+        )
+        return np.fromiter(frames, dtype=np.int64, count=total)
+
+    truth = encode_padded_truth() if padded else encode(ground_truths)
     predicted = encode(predictions)
-    codes = np.array([table[b] for b in background], dtype=np.int64)
-    return EncodedSplit(predicted, truth, bounds, codes)
+    codes = [table[b] for b in background] + ([PAST_TRUTH] if padded else [])
+    return EncodedSplit(predicted, truth, bounds, np.array(codes, dtype=np.int64), truth_frames)
 
 
 def _as_iterable(sequence: Any) -> Any:

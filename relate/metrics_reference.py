@@ -42,7 +42,8 @@ def score_split_reference(
             )
         if len(truth) == 0:
             raise ValueError(f"video {index}: no frames to score")
-        predicted = predicted[: len(truth)]  # extra predicted frames are ignored
+        # As MS-TCN's eval.py: Acc counts the GT's frames; Edit and F1 see the whole
+        # prediction, including any frames past the GT's end.
 
         for frame in range(len(truth)):
             total += 1

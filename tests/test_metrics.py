@@ -116,10 +116,23 @@ def test_degenerate_videos_get_defined_scores() -> None:
     assert result == dict.fromkeys(METRIC_KEYS, 100.0)
 
 
-def test_longer_prediction_is_cut_to_the_gt() -> None:
-    # Frames past the GT end are ignored: "aab" + "cc" scores like "aab".
-    truth = list("aab")
-    assert score_split([list("aabcc")], [truth]) == score_split([list("aab")], [truth])
+def test_longer_prediction_is_scored_as_ms_tcn_eval_does() -> None:
+    # MS-TCN eval.py: Acc over the GT's 3 frames; Edit and F1 over the whole prediction.
+    # "aab" + "cc": segments a,b,c vs a,b -> Edit 1 - 1/3; TP 2, FP 1, FN 0 -> F1 0.8.
+    result = score_split([list("aabcc")], [list("aab")])
+    assert result["acc"] == 100.0
+    assert result["edit"] == pytest.approx(100 * (1 - 1 / 3))
+    assert [result[k] for k in ("f1@10", "f1@25", "f1@50")] == pytest.approx([80.0] * 3)
+    # "aabbb" vs "aab": the last segment runs 2 frames past the GT, IoU(b) = 1/3:
+    # TP at 0.10 and 0.25 (F1 100), FP + FN at 0.50 (TP 1, FP 1, FN 1 -> F1 50).
+    result = score_split([list("aabbb")], [list("aab")])
+    assert (result["acc"], result["edit"], result["f1@10"], result["f1@50"]) == (100.0, 100.0, 100.0, 50.0)
+    # The same through the integer fast path and with a background label.
+    ids = score_split([np.array([0, 0, 1, 1, 1])], [np.array([0, 0, 1])], background=[9])
+    assert ids == result
+    # fact: the padded frames are not GT frames either.
+    fact = score_split([list("aabbb")], [list("aab")], convention="fact")
+    assert fact["acc"] == 100.0 and fact["f1@50"] == pytest.approx(50.0, abs=1e-3)
 
 
 def test_string_lists_and_int_arrays_agree() -> None:
@@ -369,7 +382,7 @@ def fact_oracle(predictions, truths, background) -> dict[str, float]:
     edits = []
     counts = [[0, 0, 0] for _ in OVERLAPS]
     for predicted, truth in zip(predictions, truths):
-        predicted = list(predicted)[: len(truth)]
+        predicted = list(predicted)  # Edit/F1 see the whole prediction; Acc zips to the GT
         for p, t in zip(predicted, truth):
             if t not in background:
                 scored += 1
