@@ -33,7 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    report = validate_dataset(args.data_dir, labels_only=args.labels_only)
+    report = validate_dataset(
+        args.data_dir, labels_only=args.labels_only, progress=sys.stderr.isatty()
+    )
     for finding in report.findings:
         print(finding, file=sys.stderr if finding.severity == "error" else sys.stdout)
     if not args.quiet:

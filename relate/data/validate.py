@@ -11,6 +11,8 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tqdm import tqdm
+
 from relate.data import checks
 from relate.data.layout import SPLIT_KINDS, DatasetLayout
 from relate.data.registry import FEATURE_DIM
@@ -69,7 +71,10 @@ class ValidationReport:
 
 
 def validate_dataset(
-    root: str | Path, labels_only: bool = False, feature_rows: int = FEATURE_DIM
+    root: str | Path,
+    labels_only: bool = False,
+    feature_rows: int = FEATURE_DIM,
+    progress: bool = False,
 ) -> ValidationReport:
     """Check a dataset folder in the MS-TCN layout and return every finding.
 
@@ -77,6 +82,7 @@ def validate_dataset(
         root: dataset folder (with features/, groundTruth/, splits/, mapping.txt).
         labels_only: skip everything about features/.
         feature_rows: expected number of feature rows (2048 for the standard archive).
+        progress: show a progress bar over videos on stderr (full Breakfast: ~30 GB read).
     """
     layout = DatasetLayout(Path(root))
     report = ValidationReport(layout.root)
@@ -92,7 +98,9 @@ def validate_dataset(
     mapping = _check_mapping(layout, report)
     videos = _check_splits(layout, report)
     report.videos = len(videos)
-    for video, bundle in sorted(videos.items()):
+    for video, bundle in tqdm(
+        sorted(videos.items()), desc="validate", unit="video", disable=not progress, leave=False
+    ):
         _check_video(layout, video, bundle, mapping, labels_only, feature_rows, report)
     logger.debug("validated %s: %d findings", layout.root, len(report.findings))
     return report
