@@ -6,12 +6,19 @@ Prediction files (one per test video, named after the video):
   space-separated label names (one per frame);
 * ``{video}.npy``: a 1-D integer array of class ids from mapping.txt.
 
+Alternatively the predictions may be one ``.npz`` file written by ``relate predict``
+(frame probabilities per video and head, see :mod:`relate.predict`): each video's labels are
+the argmax over classes of the chosen head (default ``final``), named through the file's
+``__meta__`` classes, which must equal mapping.txt.
+
 Predictions must be at the ground truth's frame rate (50Salads: 30 fps, i.e. already
 repeated x2). Scoring uses :func:`relate.metrics.score_split`.
 """
 
 from __future__ import annotations
 
+import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +31,8 @@ from relate.data.validate import validate_dataset
 from relate.errors import DataError
 
 PREDICTION_SUFFIXES = (".txt", ".npy")
+NPZ_META_KEY = "__meta__"
+DEFAULT_HEAD = "final"
 
 
 @dataclass(frozen=True)
@@ -71,23 +80,106 @@ def find_prediction(folder: Path, video: str) -> Path:
     return found[0]
 
 
-def load_split_predictions(data_root: Path, split: int, predictions_dir: Path) -> SplitPredictions:
-    """Read the test videos of ``split``: ground truth and predictions, all checked."""
+def _npz_meta(path: Path, archive: np.lib.npyio.NpzFile) -> dict:
+    if NPZ_META_KEY not in archive.files:
+        raise DataError(path, f"no {NPZ_META_KEY!r} entry (not written by `relate predict`?)")
+    try:
+        meta = json.loads(str(archive[NPZ_META_KEY].item()))
+    except (ValueError, TypeError) as error:
+        raise DataError(path, f"unreadable {NPZ_META_KEY!r} entry ({error})") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("classes"), dict):
+        raise DataError(path, f"{NPZ_META_KEY!r} entry lacks the classes (id -> name)")
+    return meta
+
+
+def read_npz_predictions(
+    path: Path,
+    videos: list[str],
+    id_to_name: dict[int, str],
+    head: str = DEFAULT_HEAD,
+    split: int | None = None,
+) -> list[list[str]]:
+    """Label names per video from a ``relate predict`` .npz: argmax over classes of ``head``.
+
+    Raises ``DataError`` naming the file for an unreadable file, classes that differ from
+    mapping.txt, another split, a missing head or video, or a (C, T) array of the wrong shape.
+    """
+    if not path.is_file():
+        raise DataError(path, "predictions file does not exist")
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+        raise DataError(path, f"unreadable or corrupt .npz ({error})") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise DataError(path, "not an .npz archive")
+    with archive:
+        meta = _npz_meta(path, archive)
+        classes = {int(k): v for k, v in meta["classes"].items() if str(k).lstrip("-").isdigit()}
+        if len(classes) != len(id_to_name):
+            raise DataError(
+                path, f"predictions have {len(classes)} classes, mapping.txt has {len(id_to_name)}"
+            )
+        differing = sorted(i for i in id_to_name if classes.get(i) != id_to_name[i])
+        if differing:
+            i = differing[0]
+            raise DataError(
+                path,
+                f"class {i} is {classes.get(i)!r} in the predictions, "
+                f"{id_to_name[i]!r} in mapping.txt",
+            )
+        if split is not None and meta.get("split") not in (None, split):
+            raise DataError(path, f"predictions are for split {meta['split']}, not split {split}")
+        found = {key.rsplit("/", 1)[1] for key in archive.files if "/" in key}
+        heads = meta.get("heads") or sorted(found)
+        if head not in heads:
+            raise DataError(path, f"no head {head!r} (heads: {', '.join(heads)})")
+        labels = []
+        for video in videos:
+            key = f"{video}/{head}"
+            if key not in archive.files:
+                raise DataError(path, f"no predictions for test video {video!r} (key {key!r})")
+            probs = archive[key]
+            if probs.ndim != 2 or probs.shape[0] != len(id_to_name) or probs.shape[1] == 0:
+                expected = f"({len(id_to_name)}, T)"
+                raise DataError(path, f"{key!r} has shape {probs.shape}, expected {expected}")
+            if not np.issubdtype(probs.dtype, np.floating) or not np.isfinite(probs).all():
+                raise DataError(path, f"{key!r} must hold finite floating-point probabilities")
+            labels.append([id_to_name[int(i)] for i in probs.argmax(axis=0)])
+    return labels
+
+
+def load_split_predictions(
+    data_root: Path, split: int, predictions_dir: Path, head: str = DEFAULT_HEAD
+) -> SplitPredictions:
+    """Read the test videos of ``split``: ground truth and predictions, all checked.
+
+    ``predictions_dir`` is a folder of per-video files or a ``relate predict`` .npz file
+    (then ``head`` picks the head scored).
+    """
     layout = DatasetLayout(data_root)
     validate_dataset(layout.root, labels_only=True).raise_first_error()
-    if not predictions_dir.is_dir():
+    is_npz = predictions_dir.suffix == ".npz" and not predictions_dir.is_dir()
+    if not is_npz and not predictions_dir.is_dir():
         raise DataError(predictions_dir, "predictions folder does not exist")
     mapping = read_mapping(layout.mapping_path)
     id_to_name = {class_id: name for name, class_id in mapping.items()}
     videos = load_split(layout, "test", split)
+    from_npz = None
+    if is_npz:
+        from_npz = read_npz_predictions(predictions_dir, videos, id_to_name, head, split)
     ground_truths, predictions = [], []
-    for video in videos:
+    for index, video in enumerate(videos):
         truth = read_labels(layout.label_path(video), mapping)
-        predicted = read_prediction(find_prediction(predictions_dir, video), id_to_name)
+        if from_npz is not None:
+            predicted, source = from_npz[index], predictions_dir
+        else:
+            source = find_prediction(predictions_dir, video)
+            predicted = read_prediction(source, id_to_name)
         if len(predicted) < len(truth):
+            where = f"{video}: " if from_npz is not None else ""
             raise DataError(
-                find_prediction(predictions_dir, video),
-                f"prediction has {len(predicted)} frames, ground truth has {len(truth)}",
+                source,
+                f"{where}prediction has {len(predicted)} frames, ground truth has {len(truth)}",
             )
         ground_truths.append(truth)
         predictions.append(predicted)
@@ -107,9 +199,13 @@ def evaluate_split(
     predictions_dir: Path,
     dataset: DatasetInfo,
     convention: str = "standard",
+    head: str = DEFAULT_HEAD,
 ) -> dict[str, object]:
-    """Split-level metrics plus per-video metrics, as a JSON-ready dict."""
-    loaded = load_split_predictions(data_root, split, predictions_dir)
+    """Split-level metrics plus per-video metrics, as a JSON-ready dict.
+
+    ``head`` is used only when ``predictions_dir`` is a ``relate predict`` .npz file.
+    """
+    loaded = load_split_predictions(data_root, split, predictions_dir, head)
     background = background_labels(dataset, convention)
     split_metrics = metrics.score_split(
         loaded.predictions, loaded.ground_truths, background, convention, names=loaded.videos

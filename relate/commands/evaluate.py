@@ -19,14 +19,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="score per-video predictions (Acc, Edit, F1@10/25/50) against a split",
         description=(
             "Score a folder of per-video predictions ({video}.txt in the MS-TCN format, "
-            "or {video}.npy of class ids) against the test videos of one split, and write "
+            "or {video}.npy of class ids), or the .npz probabilities of `relate predict` "
+            "(argmax of --head), against the test videos of one split, and write "
             "JSON. The default convention is the standard MS-TCN protocol."
         ),
     )
     parser.add_argument("--data", required=True, type=Path, help="dataset folder (MS-TCN layout)")
     parser.add_argument("--dataset", required=True, choices=sorted(DATASETS), help="dataset name (sets background labels)")
     parser.add_argument("--split", required=True, type=int, help="split index (1-based)")
-    parser.add_argument("--predictions", required=True, type=Path, help="folder of prediction files")
+    parser.add_argument(
+        "--predictions", required=True, type=Path,
+        help="folder of prediction files, or a FILE.npz of probabilities from `relate predict`",
+    )
+    parser.add_argument(
+        "--head", default="final",
+        help="with an .npz: the head scored, 'final' (default) or 'stage<s>'",
+    )
     parser.add_argument("--label", default="", help="name of the predictor, kept in the JSON for reports")
     parser.add_argument("--out", type=Path, help="write the JSON here (default: print it)")
     parser.add_argument(
@@ -38,8 +46,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     result = evaluate_split(
-        args.data, args.split, args.predictions, get_dataset(args.dataset), args.convention
+        args.data, args.split, args.predictions, get_dataset(args.dataset), args.convention,
+        args.head,
     )
+    if args.predictions.suffix == ".npz" and not args.predictions.is_dir():
+        result["head"] = args.head
     result["label"] = args.label
     result["provenance"] = provenance()
     if args.out is None:

@@ -1,0 +1,41 @@
+"""``relate predict``: frame probabilities of a trained run on a split's test videos (.npz)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "predict",
+        help="write the frame probabilities of every head of a trained run (.npz)",
+        description=(
+            "Load RUN_DIR/config.json and model.pt, predict every test video of split K in "
+            "eval mode, and write one .npz with float32 (C, T) probabilities per video and "
+            "head ('{video}/stage{s}', '{video}/final') plus a JSON '__meta__' entry. "
+            "50Salads: predicted at every 2nd frame, each prediction repeated x2. Score it "
+            "with `relate evaluate --predictions FILE.npz`. See docs/training.md."
+        ),
+    )
+    parser.add_argument(
+        "--run", required=True, type=Path, metavar="RUN_DIR", help="run folder of `relate train`"
+    )
+    parser.add_argument("--data", required=True, type=Path, help="dataset folder (MS-TCN layout)")
+    parser.add_argument("--split", required=True, type=int, help="split index (1-based)")
+    parser.add_argument("--out", required=True, type=Path, metavar="FILE.npz", help="output file")
+    parser.add_argument(
+        "--device",
+        choices=("cpu", "cuda"),
+        default="cpu",
+        help="cuda falls back to cpu with a warning",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from relate.predict import predict_split  # imports torch: only when predicting
+
+    count = predict_split(args.run, args.data, args.split, args.out, args.device)
+    print(f"{args.out}: {count} test videos of split {args.split}")
+    return 0

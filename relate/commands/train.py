@@ -1,0 +1,115 @@
+"""``relate train``: train one segmenter on one split into a run folder (resumable)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from relate.data.registry import DATASETS
+from relate.errors import RelateError
+
+VARIANT_NAMES = ("rgb", "flow", "two_stream")
+"""Kept in step with :data:`relate.variants.VARIANTS` (a test checks); listed here so that
+``relate --help`` does not import torch."""
+
+TRAIN_PREFIX = "train."
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train a segmenter on one split (official recipe, resumable, deterministic)",
+        description=(
+            "Train SEGMENTER on the train videos of split K with the official optimiser, "
+            "schedule and epochs of that segmenter, and write RUN_DIR/{config.json, log.jsonl, "
+            "provenance.json, model.pt}. A checkpoint is written every epoch; rerunning the same "
+            "command resumes from it, and a different configuration is refused. See "
+            "docs/training.md."
+        ),
+    )
+    parser.add_argument("--data", required=True, type=Path, help="dataset folder (MS-TCN layout)")
+    parser.add_argument(
+        "--dataset",
+        required=True,
+        choices=sorted(DATASETS),
+        help="dataset name (sample rate, official settings)",
+    )
+    parser.add_argument("--split", required=True, type=int, help="split index (1-based)")
+    parser.add_argument("--segmenter", required=True, help="mstcn, asformer or fact")
+    parser.add_argument(
+        "--variant", required=True, choices=VARIANT_NAMES, help="input feature rows"
+    )
+    parser.add_argument("--seed", required=True, type=int, help="random seed (>= 0)")
+    parser.add_argument("--out", required=True, type=Path, metavar="RUN_DIR", help="run folder")
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        help="override the official number of epochs (0: save the untrained model)",
+    )
+    parser.add_argument(
+        "--device",
+        choices=("cpu", "cuda"),
+        default="cpu",
+        help="cuda falls back to cpu with a warning",
+    )
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="segmenter option (e.g. num_stages=3) or training setting with a 'train.' prefix "
+        "(e.g. train.lr=0.001); values are JSON (numbers, true/false, null) or plain strings; repeatable",
+    )
+    parser.set_defaults(handler=run)
+
+
+def parse_value(text: str) -> Any:
+    """A ``--set`` value: JSON if it parses (Python's True/False/None too), else the string."""
+    python_words = {"True": True, "False": False, "None": None}
+    if text in python_words:
+        return python_words[text]
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def parse_settings(settings: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``KEY=VALUE`` items -> (segmenter overrides, training overrides)."""
+    segmenter: dict[str, Any] = {}
+    training: dict[str, Any] = {}
+    for item in settings:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise RelateError(f"--set {item!r}: expected KEY=VALUE")
+        if key.startswith(TRAIN_PREFIX):
+            training[key[len(TRAIN_PREFIX) :]] = parse_value(raw)
+        else:
+            segmenter[key] = parse_value(raw)
+    return segmenter, training
+
+
+def run(args: argparse.Namespace) -> int:
+    from relate.train import TrainRequest, train  # imports torch: only when training
+
+    segmenter, training = parse_settings(args.settings)
+    request = TrainRequest(
+        data=args.data,
+        dataset=args.dataset,
+        split=args.split,
+        segmenter=args.segmenter,
+        variant=args.variant,
+        seed=args.seed,
+        out=args.out,
+        epochs=args.epochs,
+        device=args.device,
+        overrides=segmenter,
+        training_overrides=training,
+    )
+    weights = train(request)
+    print(f"{weights}: {args.segmenter}/{args.variant}, split {args.split}, seed {args.seed}")
+    return 0

@@ -1,0 +1,145 @@
+"""Frame probabilities of a trained run on the test videos of a split, as one .npz file.
+
+Layout of the file (no pickled objects; load with ``np.load(path)``):
+
+* ``"{video}/stage{s}"``, s = 1..S: float32 (C, T) softmax of stage s's logits
+  (``stage1`` is the first stage, ``SegmenterOutput.logits[0]``);
+* ``"{video}/final"``: float32 (C, T) ``model.probabilities(output)``, the prediction head;
+* ``"__meta__"``: a 0-d unicode array holding a JSON object: dataset, synthetic, split,
+  classes (id -> name, ids as in mapping.txt), heads, sample_rate, videos, frames (the
+  GT-rate length of each video's arrays) and the run's config.
+
+Time runs at the ground truth's rate. With a sample rate r > 1 (50Salads: 2) the model sees
+every r-th feature frame and each prediction is repeated r times, so a video of T feature
+frames gets r * ceil(T / r) frames, possibly more than its ground truth; the evaluator
+scores a longer prediction as MS-TCN's eval.py does. Predictions are never truncated.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from relate.checkpoint import load_weights
+from relate.data.layout import DatasetLayout, load_split
+from relate.data.validate import validate_dataset
+from relate.errors import DataError
+from relate.io import atomic_path
+from relate.train import (
+    CONFIG_FILE,
+    WEIGHTS_FILE,
+    build_model,
+    read_block,
+    read_classes,
+    resolve_device,
+    upsample,
+)
+from relate.variants import get_variant
+
+logger = logging.getLogger(__name__)
+
+META_KEY = "__meta__"
+FINAL_HEAD = "final"
+
+
+def head_names(num_stages: int) -> list[str]:
+    """``["stage1", ..., "stageS", "final"]``."""
+    return [f"stage{s}" for s in range(1, num_stages + 1)] + [FINAL_HEAD]
+
+
+def read_run_config(run_dir: Path) -> dict[str, Any]:
+    """The run's config.json; ``DataError`` naming it if missing or unreadable."""
+    path = Path(run_dir) / CONFIG_FILE
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(path, "missing run config (is this a `relate train` run folder?)") from None
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise DataError(path, f"unreadable run config ({error})") from None
+    if not isinstance(config, dict) or not {"dataset", "segmenter", "variant"} <= set(config):
+        raise DataError(path, "not a `relate train` config (needs dataset, segmenter, variant)")
+    return config
+
+
+@torch.inference_mode()
+def predict_video(
+    model: torch.nn.Module, block: np.ndarray, device: torch.device
+) -> dict[str, np.ndarray]:
+    """Probabilities (C, T') of every head for one (D, T') feature block."""
+    x = torch.from_numpy(block).unsqueeze(0).to(device)  # (1, D, T')
+    mask = torch.ones(1, 1, x.shape[-1], device=device)  # (1, 1, T')
+    output = model(x, mask)
+    heads = [torch.softmax(logits, dim=1) for logits in output.logits] + [
+        model.probabilities(output)
+    ]
+    return {
+        name: probs[0].float().cpu().numpy()  # (C, T')
+        for name, probs in zip(head_names(len(output.logits)), heads)
+    }
+
+
+def predict_split(run_dir: Path, data: Path, split: int, out: Path, device: str = "cpu") -> int:
+    """Write ``out`` (.npz) for the test videos of ``split``; returns the number of videos."""
+    run_dir = Path(run_dir)
+    config = read_run_config(run_dir)
+    layout = DatasetLayout(Path(data))
+    validate_dataset(layout.root, labels_only=True).raise_first_error()
+    classes = read_classes(layout)
+    if classes != config["dataset"]["classes"]:
+        raise DataError(
+            layout.mapping_path,
+            f"classes differ from the run's ({len(classes)} vs {len(config['dataset']['classes'])} "
+            "classes, or other names/ids); predict on the dataset the run was trained on",
+        )
+    sample_rate = int(config["dataset"]["sample_rate"])
+    variant = get_variant(config["variant"]["name"])
+    videos = load_split(layout, "test", split)
+    torch_device = resolve_device(device)
+    model = build_model(config, torch_device)
+    load_weights(run_dir / WEIGHTS_FILE, model)
+    model.eval()
+
+    arrays: dict[str, np.ndarray] = {}
+    frames: dict[str, int] = {}
+    heads: list[str] = []
+    for video in videos:
+        block = read_block(layout.feature_path(video), variant, None, sample_rate)
+        for head, probs in predict_video(model, block, torch_device).items():
+            arrays[f"{video}/{head}"] = np.ascontiguousarray(upsample(probs, sample_rate))
+            if head not in heads:
+                heads.append(head)
+        frames[video] = int(arrays[f"{video}/{FINAL_HEAD}"].shape[1])
+        logger.debug("%s: %d frames", video, frames[video])
+    meta = {
+        "format": 1,
+        "dataset": config["dataset"]["name"],
+        "synthetic": bool(config["dataset"].get("synthetic", False)),
+        "split": split,
+        "classes": {str(i): name for i, name in enumerate(classes)},
+        "heads": heads,
+        "sample_rate": sample_rate,
+        "videos": videos,
+        "frames": frames,
+        "run": str(run_dir),
+        "config": config,
+    }
+    arrays[META_KEY] = np.array(json.dumps(meta, sort_keys=True))
+    write_npz(out, arrays)
+    logger.info(
+        "%s: %d test videos of split %d, heads %s", out, len(videos), split, ", ".join(heads)
+    )
+    return len(videos)
+
+
+def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """``np.savez_compressed`` to ``path`` atomically (the name must end in .npz)."""
+    path = Path(path)
+    if path.suffix != ".npz":
+        raise DataError(path, "predictions file must end in .npz")
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, allow_pickle=False, **arrays)
