@@ -112,5 +112,29 @@ def test_trivial_evaluate_summarize_chain(tiny_dataset: Path, tmp_path: Path) ->
     text = report.read_text()
     assert "SYNTHETIC" in text and "| majority-all" in text and "| nearest_mean-rgb" in text
     csv = report.with_suffix(".csv").read_text().splitlines()
-    assert csv[0] == "dataset,convention,predictor,splits,f1@10,f1@25,f1@50,edit,acc"
-    assert len(csv) == 3 and ",1,2," not in csv[1] and '"1,2"' in csv[1]
+    assert csv[0] == (
+        "dataset,convention,predictor,splits,seeds,f1@10,f1@25,f1@50,edit,acc,"
+        "f1@10 std,f1@25 std,f1@50 std,edit std,acc std"
+    )
+    assert len(csv) == 3 and '"1,2",1,' in csv[1]
+
+
+def test_summarize_means_and_stds_over_seeds(tmp_path: Path) -> None:
+    # Two seeds x two splits; per seed the split mean, then mean and sample std over seeds.
+    accs = {(0, 1): 50.0, (0, 2): 70.0, (1, 1): 80.0, (1, 2): 100.0}  # seed means 60 and 90
+    paths = []
+    for (seed, split), acc in accs.items():
+        path = tmp_path / f"s{seed}-{split}.json"
+        metrics = {"acc": acc, "edit": 10.0, "f1@10": 1.0, "f1@25": 1.0, "f1@50": 1.0}
+        path.write_text(json.dumps({"dataset": "synthetic", "split": split, "convention": "standard",
+                                    "metrics": metrics, "synthetic": True, "label": "m", "seed": seed}))
+        paths.append(path)
+    from relate.reports.summary import summarize
+    row = summarize(paths).iloc[0]
+    assert (row["seeds"], row["splits"], row["acc"], row["edit"]) == (2, "1,2", 75.0, 10.0)
+    assert row["acc std"] == pytest.approx(np.std([60.0, 90.0], ddof=1))
+    assert row["edit std"] == 0.0
+    # A seed that covers other splits than the rest is refused.
+    paths[-1].write_text(paths[-1].read_text().replace('"split": 2', '"split": 3'))
+    with pytest.raises(Exception, match="cover different splits"):
+        summarize(paths)

@@ -30,7 +30,8 @@ def test_demo_config_dry_run_plans_every_rule(tmp_path: Path) -> None:
     result = snakemake(tmp_path, "--cores", "2", "--dry-run", "--configfile",
                        str(REPO_ROOT / "config/demo.yaml"))
     assert result.returncode == 0, result.stderr[-3000:]
-    for rule in ("synth_dataset", "validate_dataset", "trivial_predict", "evaluate_predictions", "demo_report"):
+    for rule in ("synth_dataset", "validate_dataset", "trivial_predict", "evaluate_predictions",
+                 "train_segmenter", "predict_segmenter", "evaluate_segmenter", "demo_report"):
         assert rule in result.stdout
 
 
@@ -50,6 +51,8 @@ def test_smoke_config_runs_end_to_end(tmp_path: Path) -> None:
     text = report.read_text()
     assert "SYNTHETIC" in text
     rows = [line for line in text.splitlines() if line.startswith("| synthetic")]
-    assert len(rows) == 2  # majority-all and nearest_mean-all, standard convention
+    # majority-all, nearest_mean-all and one run per segmenter, standard convention
+    assert sorted(row.split("|")[3].strip() for row in rows) == [
+        "asformer-two_stream", "fact-two_stream", "majority-all", "mstcn-two_stream", "nearest_mean-all"]
     assert report.with_suffix(".csv").exists()
     assert (tmp_path / "results/smoke/validated/synthetic.txt").read_text().count("valid;") == 1

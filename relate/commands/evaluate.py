@@ -36,6 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="with an .npz: the head scored, 'final' (default) or 'stage<s>'",
     )
     parser.add_argument("--label", default="", help="name of the predictor, kept in the JSON for reports")
+    parser.add_argument("--seed", type=int, default=None, help="seed of the run, kept in the JSON for reports")
     parser.add_argument("--out", type=Path, help="write the JSON here (default: print it)")
     parser.add_argument(
         "--convention", choices=CONVENTIONS, default="standard",
@@ -52,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     if args.predictions.suffix == ".npz" and not args.predictions.is_dir():
         result["head"] = args.head
     result["label"] = args.label
+    result["seed"] = args.seed
     result["provenance"] = provenance()
     if args.out is None:
         print(json.dumps(result["metrics"], indent=2))

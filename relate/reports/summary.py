@@ -30,21 +30,33 @@ def read_metrics(path: Path) -> dict:
 
 
 def summarize(paths: list[Path]) -> pd.DataFrame:
-    """Rows (dataset, convention, label) with the unweighted mean over their splits."""
-    records = [read_metrics(p) | {"path": p} for p in paths]
+    """Rows (dataset, convention, label): per seed the unweighted mean over splits, then the
+    mean and (sample) standard deviation over seeds; ``std`` columns are 0 for one seed."""
+    groups: dict[tuple[str, str, str], dict[int | None, list[dict]]] = {}
+    for path in paths:
+        record = read_metrics(path) | {"path": path}
+        key = (record["dataset"], record["convention"], record.get("label") or path.stem)
+        groups.setdefault(key, {}).setdefault(record.get("seed"), []).append(record)
     rows = []
-    groups: dict[tuple[str, str, str], list[dict]] = {}
-    for record in records:
-        key = (record["dataset"], record["convention"], record.get("label") or record["path"].stem)
-        groups.setdefault(key, []).append(record)
-    for (dataset, convention, label), group in sorted(groups.items()):
-        splits = sorted(r["split"] for r in group)
-        if len(set(splits)) != len(splits):
-            raise DataError(group[0]["path"], f"split given twice for {label!r}: {splits}")
-        mean = average_splits([r["metrics"] for r in group])
+    for (dataset, convention, label), by_seed in sorted(groups.items()):
+        split_sets = set()
+        per_seed = []
+        for seed, group in sorted(by_seed.items(), key=lambda item: str(item[0])):
+            splits = sorted(r["split"] for r in group)
+            if len(set(splits)) != len(splits):
+                raise DataError(group[0]["path"], f"split given twice for {label!r}, seed {seed}: {splits}")
+            split_sets.add(tuple(splits))
+            per_seed.append(average_splits([r["metrics"] for r in group]))
+        if len(split_sets) != 1:
+            raise DataError(by_seed[next(iter(by_seed))][0]["path"],
+                            f"seeds of {label!r} cover different splits: {sorted(split_sets)}")
+        seeds_table = pd.DataFrame(per_seed)[list(METRIC_COLUMNS)]
+        std = seeds_table.std(ddof=1).fillna(0.0) if len(per_seed) > 1 else seeds_table.iloc[0] * 0
         rows.append(
             {"dataset": dataset, "convention": convention, "predictor": label,
-             "splits": ",".join(map(str, splits)), **{m: mean[m] for m in METRIC_COLUMNS}}
+             "splits": ",".join(map(str, split_sets.pop())), "seeds": len(per_seed),
+             **{m: seeds_table[m].mean() for m in METRIC_COLUMNS},
+             **{f"{m} std": std[m] for m in METRIC_COLUMNS}}
         )
     return pd.DataFrame(rows)
 
@@ -58,11 +70,17 @@ def write_summary(paths: list[Path], out_md: Path, title: str) -> pd.DataFrame:
         "",
         f"- Data: {'SYNTHETIC (built-in generator), not the paper datasets' if synthetic else 'real'}",
         f"- Commit: {git_commit()}; written {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC",
-        "- Metrics in percent, unweighted mean over the listed splits (MS-TCN protocol unless "
-        "the convention column says otherwise).",
+        "- Metrics in percent: per seed the unweighted mean over the listed splits, then mean "
+        "and std over seeds (MS-TCN protocol unless the convention column says otherwise).",
         "",
     ]
-    body = tabulate(table, headers="keys", tablefmt="github", showindex=False, floatfmt=".1f")
+    shown = table[["dataset", "convention", "predictor", "splits", "seeds"]].copy()
+    for metric in METRIC_COLUMNS:
+        shown[metric] = [
+            f"{mean:.1f} ± {std:.1f}" if seeds > 1 else f"{mean:.1f}"
+            for mean, std, seeds in zip(table[metric], table[f"{metric} std"], table["seeds"])
+        ]
+    body = tabulate(shown, headers="keys", tablefmt="github", showindex=False)
     io.write_text(out_md, "\n".join(header) + "\n" + body + "\n")
     io.write_text(out_md.with_suffix(".csv"), table.to_csv(index=False, float_format="%.4f"))
     return table

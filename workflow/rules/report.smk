@@ -4,6 +4,7 @@
 rule demo_report:
     input:
         demo_metrics_paths(),
+        segmenter_metrics_paths(),
     output:
         demo_report_path(),
     log:
@@ -13,4 +14,5 @@ rule demo_report:
         runtime=5,
     shell:
         "relate summarize {input} --out {output}"
-        " --title 'Demo: sanity baselines on the synthetic dataset' > {log} 2>&1"
+        " --title 'Demo: sanity baselines and short segmenter trainings on the synthetic dataset'"
+        " > {log} 2>&1"
