@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from relate.data.registry import get_dataset
-from relate.segmenters.base import Segmenter, SegmenterOutput
+from relate.segmenters.base import Segmenter, SegmenterOutput, full_mask
 from relate.segmenters.losses import segmentation_loss
 from relate.segmenters.training_defaults import TrainingDefaults
 
@@ -37,13 +37,6 @@ WINDOW_MASKS = ("released", "sliding")
 
 LOG_EPS = 1e-6
 """Masked keys get ``log(0 + 1e-6)`` added to their score, as upstream."""
-
-
-def _full_mask(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-    """(B, 1, T) mask in ``x``'s dtype; None means every frame is valid."""
-    if mask is None:
-        return x.new_ones(x.shape[0], 1, x.shape[-1])
-    return mask[:, 0:1, :].to(x.dtype)
 
 
 def build_window_mask(block_len: int, kind: str = "released") -> torch.Tensor:
@@ -203,7 +196,7 @@ class ASFormer(Segmenter):
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> SegmenterOutput:
         """x: (B, D, T); mask: (B, 1, T) or None. Returns 1 + num_decoders logits (B, C, T)
         and features (B, F, T)."""
-        mask = _full_mask(x, mask)
+        mask = full_mask(x, mask)
         if self.channel_mask_rate > 0:
             # drop whole input channels over all frames: Dropout2d on the (B, D, 1, T) view
             x = self.channel_dropout(x.unsqueeze(2)).squeeze(2)

@@ -12,6 +12,13 @@ import torch
 from torch import nn
 
 
+def full_mask(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """(B, 1, T) mask in ``x``'s dtype; None means every frame of ``x`` (B, *, T) is valid."""
+    if mask is None:
+        return x.new_ones(x.shape[0], 1, x.shape[-1])
+    return mask[:, 0:1, :].to(x.dtype)
+
+
 @dataclass
 class SegmenterOutput:
     """What a forward pass returns.

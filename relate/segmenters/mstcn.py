@@ -15,16 +15,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from relate.data.registry import get_dataset
-from relate.segmenters.base import Segmenter, SegmenterOutput
+from relate.segmenters.base import Segmenter, SegmenterOutput, full_mask
 from relate.segmenters.losses import segmentation_loss
 from relate.segmenters.training_defaults import TrainingDefaults
-
-
-def _full_mask(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-    """(B, 1, T) mask in ``x``'s dtype; None means every frame of ``x`` (B, *, T) is valid."""
-    if mask is None:
-        return x.new_ones(x.shape[0], 1, x.shape[-1])
-    return mask[:, 0:1, :].to(x.dtype)
 
 
 class DilatedResidualLayer(nn.Module):
@@ -92,7 +85,7 @@ class MSTCN(Segmenter):
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> SegmenterOutput:
         """x: (B, D, T); mask: (B, 1, T) or None. Returns S logits (B, C, T) and S features
         (B, F, T)."""
-        mask = _full_mask(x, mask)
+        mask = full_mask(x, mask)
         out, feature = self.stage1(x, mask)
         logits, features = [out], [feature]
         for stage in self.stages:
