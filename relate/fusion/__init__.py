@@ -13,9 +13,35 @@ from relate.fusion.action_gated_attention import (
     segment_means,
     segments_from_labels,
 )
+from relate.fusion.baselines import (
+    FUSIONS,
+    AnchorCrossAttentionFusion,
+    CrossModalAttentionFusion,
+    LocalAttentiveFusion,
+    NaiveFusion,
+    SelfAttentionFusion,
+    build_fusion,
+)
+from relate.fusion.trunk import (
+    AlignmentFusion,
+    FusionTrunk,
+    ModulatedFusion,
+    release_aft_parameters,
+)
 
 __all__ = [
+    "FUSIONS",
     "ActionGatedAttention",
+    "AlignmentFusion",
+    "AnchorCrossAttentionFusion",
+    "CrossModalAttentionFusion",
+    "FusionTrunk",
+    "LocalAttentiveFusion",
+    "ModulatedFusion",
+    "NaiveFusion",
+    "SelfAttentionFusion",
+    "build_fusion",
+    "release_aft_parameters",
     "Segments",
     "action_anchors",
     "action_gate",
