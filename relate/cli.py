@@ -11,10 +11,10 @@ import logging
 import sys
 from typing import Sequence
 
-from relate.commands import evaluate, predict, summarize, synth, train, trivial, validate
+from relate.commands import evaluate, params, predict, summarize, synth, train, trivial, validate
 from relate.errors import RelateError
 
-COMMANDS = (validate, synth, trivial, train, predict, evaluate, summarize)
+COMMANDS = (validate, synth, trivial, train, predict, evaluate, summarize, params)
 """Each module provides ``register(subparsers)``, which sets ``handler`` on its parser."""
 
 EXIT_USER_ERROR = 2

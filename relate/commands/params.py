@@ -1,0 +1,76 @@
+"""``relate params``: parameter counts of every variant for one dataset and segmenter."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from relate import io
+from relate.data.registry import DATASETS
+from relate.errors import RelateError
+from relate.models import SEGMENTER_NAMES
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "params",
+        help="parameter counts of every variant (inference, training, frozen, ratio to rgb)",
+        description=(
+            "Print the parameter table of the baselines (rgb, flow, two_stream at their "
+            "official depth), the teacher, RELATE as released, RELATE with naive fusion and "
+            "RELATE with param_budget=match_total (the largest depth within the RGB baseline's "
+            "count). Models are built on the meta device, so nothing is allocated."
+        ),
+    )
+    parser.add_argument("--dataset", required=True, choices=sorted(DATASETS), help="dataset name")
+    parser.add_argument("--segmenter", required=True, choices=SEGMENTER_NAMES, help="backbone")
+    parser.add_argument(
+        "--num-classes", type=int, help="class count (default: the dataset registry's)"
+    )
+    parser.add_argument(
+        "--option",
+        dest="relate_options",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a RelateSpec option applied to the teacher and RELATE rows (num_layers=4, "
+        "bridge=joint, segmenter.num_f_maps=16, ...); repeatable",
+    )
+    parser.add_argument(
+        "--out", type=Path, metavar="FILE.md",
+        help="also write the Markdown table here and the raw numbers to FILE.csv",
+    )
+    parser.set_defaults(handler=run)
+
+
+def parse_options(items: list[str]) -> dict[str, str]:
+    """``KEY=VALUE`` items -> dict (values parsed later by ``RelateSpec.from_options``)."""
+    options: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise RelateError(f"--option {item!r}: expected KEY=VALUE")
+        options[key] = value.strip()
+    return options
+
+
+def run(args: argparse.Namespace) -> int:
+    from relate.params import parameter_table, resolve_num_classes, to_markdown
+
+    options = parse_options(args.relate_options)
+    try:
+        num_classes = resolve_num_classes(args.dataset, args.num_classes)
+        if num_classes < 1:
+            raise ValueError(f"--num-classes must be >= 1, got {num_classes}")
+        table = parameter_table(args.segmenter, args.dataset, num_classes, options)
+    except (KeyError, ValueError) as error:
+        raise RelateError(str(error.args[0] if error.args else error)) from None
+    text = to_markdown(table, args.segmenter, args.dataset, num_classes)
+    print(text, end="")
+    if args.out is not None:
+        csv_path = args.out.with_suffix(".csv")
+        io.write_text(csv_path, table.to_csv(index=False))
+        io.write_text(args.out, text)
+        print(f"wrote {args.out} and {csv_path}")
+    return 0
