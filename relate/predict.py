@@ -13,6 +13,12 @@ Time runs at the ground truth's rate. With a sample rate r > 1 (50Salads: 2) the
 every r-th feature frame and each prediction is repeated r times, so a video of T feature
 frames gets r * ceil(T / r) frames, possibly more than its ground truth; the evaluator
 scores a longer prediction as MS-TCN's eval.py does. Predictions are never truncated.
+
+A ``relate`` run (``--variant relate``) has the heads ``rgb``, ``flow`` and ``joint`` (each
+model head's raw probabilities), ``joint_refined`` (prediction refinement with the default
+delta and options, applied at the model's frame rate before the repeat) and ``final`` =
+``joint_refined``; ``__meta__`` records ``refine`` = {"delta", "options"}. Score "RELATE
+(w/o PR)" with ``--head joint`` and "RELATE" with ``--head final``.
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ from relate.train import (
     resolve_device,
     upsample,
 )
-from relate.variants import get_variant
+from relate.variants import RELATE_VARIANT, get_variant
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +89,32 @@ def predict_video(
     }
 
 
+RELATE_HEADS = ("rgb", "flow", "joint", "joint_refined", FINAL_HEAD)
+
+
+@torch.inference_mode()
+def predict_relate_video(
+    model: torch.nn.Module, block: np.ndarray, device: torch.device
+) -> dict[str, np.ndarray]:
+    """RELATE heads (C, T') for one (2048, T') block: the model sees the RGB rows only; the
+    joint head is refined (default delta and options) at the model's rate."""
+    from relate.data.registry import RGB_ROWS
+    from relate.refine import DEFAULT_DELTA, refine_prediction
+
+    x = torch.from_numpy(block[RGB_ROWS]).unsqueeze(0).to(device)  # (1, 1024, T')
+    mask = torch.ones(1, 1, x.shape[-1], device=device)
+    probs = {
+        name: p[0].float().cpu().numpy()  # (C, T')
+        for name, p in model.probabilities(model(x, mask)).items()  # type: ignore[operator]
+    }
+    refined = refine_prediction(
+        probs["rgb"].T, probs["flow"].T, probs["joint"].T, delta=DEFAULT_DELTA
+    ).T  # (C, T')
+    probs["joint_refined"] = np.ascontiguousarray(refined)
+    probs[FINAL_HEAD] = probs["joint_refined"]
+    return {name: probs[name] for name in RELATE_HEADS}
+
+
 def predict_split(run_dir: Path, data: Path, split: int, out: Path, device: str = "cpu") -> int:
     """Write ``out`` (.npz) for the test videos of ``split``; returns the number of videos."""
     run_dir = Path(run_dir)
@@ -97,7 +129,8 @@ def predict_split(run_dir: Path, data: Path, split: int, out: Path, device: str 
             "classes, or other names/ids); predict on the dataset the run was trained on",
         )
     sample_rate = int(config["dataset"]["sample_rate"])
-    variant = get_variant(config["variant"]["name"])
+    relate = config["variant"]["name"] == RELATE_VARIANT.name
+    variant = RELATE_VARIANT if relate else get_variant(config["variant"]["name"])
     videos = load_split(layout, "test", split)
     torch_device = resolve_device(device)
     model = build_model(config, torch_device)
@@ -109,7 +142,12 @@ def predict_split(run_dir: Path, data: Path, split: int, out: Path, device: str 
     heads: list[str] = []
     for video in videos:
         block = read_block(layout.feature_path(video), variant, None, sample_rate)
-        for head, probs in predict_video(model, block, torch_device).items():
+        predicted = (
+            predict_relate_video(model, block, torch_device)
+            if relate
+            else predict_video(model, block, torch_device)
+        )
+        for head, probs in predicted.items():
             arrays[f"{video}/{head}"] = np.ascontiguousarray(upsample(probs, sample_rate))
             if head not in heads:
                 heads.append(head)
@@ -128,6 +166,10 @@ def predict_split(run_dir: Path, data: Path, split: int, out: Path, device: str 
         "run": str(run_dir),
         "config": config,
     }
+    if relate:
+        from relate.refine import DEFAULT_DELTA, resolve_pr_options
+
+        meta["refine"] = {"delta": DEFAULT_DELTA, "options": resolve_pr_options({})}
     arrays[META_KEY] = np.array(json.dumps(meta, sort_keys=True))
     write_npz(out, arrays)
     logger.info(

@@ -68,3 +68,18 @@ def get_variant(name: str) -> InputVariant:
         return VARIANTS[name]
     except KeyError:
         raise RelateError(f"unknown input variant {name!r}; known: {', '.join(VARIANTS)}") from None
+
+
+RELATE_VARIANT = InputVariant(
+    "relate", slice(0, FEATURE_DIM), "RELATE: model sees RGB rows; flow rows feed the teacher"
+)
+"""``--variant relate`` (design.md §7): all 2048 rows are read; the RELATE model gets the RGB
+rows (0-1023), the frozen ``flow`` teacher (and a ``joint`` bridge's MSE) the flow rows. Kept
+out of :data:`VARIANTS`, which lists the label-supervised input variants only."""
+
+RELATE_LR: Mapping[str, float] = MappingProxyType(
+    {"gtea": 1e-3, "50salads": 5e-4, "breakfast": 1e-4, "synthetic": 1e-3}
+)
+"""The release's RELATE learning rate per dataset (design.md §9; synthetic uses GTEA's)."""
+RELATE_EPOCHS = 100
+RELATE_WEIGHT_DECAY = 1e-5

@@ -14,6 +14,9 @@ VARIANT_NAMES = ("rgb", "flow", "two_stream")
 """Kept in step with :data:`relate.variants.VARIANTS` (a test checks); listed here so that
 ``relate --help`` does not import torch."""
 
+RELATE_VARIANT_NAME = "relate"
+"""``--variant relate``: the RELATE model (needs ``--teacher``); not an input variant."""
+
 TRAIN_PREFIX = "train."
 
 
@@ -39,7 +42,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--split", required=True, type=int, help="split index (1-based)")
     parser.add_argument("--segmenter", required=True, help="mstcn, asformer or fact")
     parser.add_argument(
-        "--variant", required=True, choices=VARIANT_NAMES, help="input feature rows"
+        "--variant",
+        required=True,
+        choices=VARIANT_NAMES + (RELATE_VARIANT_NAME,),
+        help="input feature rows, or 'relate' (the RELATE model; needs --teacher)",
     )
     parser.add_argument("--seed", required=True, type=int, help="random seed (>= 0)")
     parser.add_argument("--out", required=True, type=Path, metavar="RUN_DIR", help="run folder")
@@ -62,6 +68,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="segmenter option (e.g. num_stages=3) or training setting with a 'train.' prefix "
         "(e.g. train.lr=0.001); values are JSON (numbers, true/false, null) or plain strings; repeatable",
+    )
+    parser.add_argument(
+        "--teacher",
+        type=Path,
+        metavar="RUN_DIR",
+        help="--variant relate: the trained `flow` run (same segmenter, dataset, split, seed, "
+        "depth) used as the frozen teacher",
+    )
+    parser.add_argument(
+        "--option",
+        dest="relate_options",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="--variant relate: a RelateSpec option (depth=3, num_layers=4, distill=kd, "
+        "fusion=aft, segmenter.num_f_maps=16, fusion.<key>=...); repeatable",
     )
     parser.set_defaults(handler=run)
 
@@ -97,6 +119,12 @@ def run(args: argparse.Namespace) -> int:
     from relate.train import TrainRequest, train  # imports torch: only when training
 
     segmenter, training = parse_settings(args.settings)
+    relate_options: dict[str, Any] = {}
+    for item in getattr(args, "relate_options", []):
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise RelateError(f"--option {item!r}: expected KEY=VALUE")
+        relate_options[key.strip()] = raw
     request = TrainRequest(
         data=args.data,
         dataset=args.dataset,
@@ -109,6 +137,8 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         overrides=segmenter,
         training_overrides=training,
+        teacher=getattr(args, "teacher", None),
+        relate_options=relate_options,
     )
     weights = train(request)
     print(f"{weights}: {args.segmenter}/{args.variant}, split {args.split}, seed {args.seed}")
