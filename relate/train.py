@@ -604,6 +604,25 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+
+def _same_architecture(spec: Any, teacher_overrides: dict[str, Any]) -> bool:
+    """True when the teacher's recorded overrides build the flow branch's architecture
+    (same parameter names and shapes; built on the meta device, so nothing is allocated).
+    Overrides that spell out a default (e.g. FACT ``blocks="iuU"`` vs none) are accepted."""
+    from relate.models import build_teacher
+
+    with torch.device("meta"):
+        try:
+            teacher = segmenters.build(
+                spec.segmenter, spec.in_dim, spec.num_classes, spec.dataset, **teacher_overrides
+            )
+        except (TypeError, ValueError, KeyError):
+            return False
+        branch = build_teacher(spec)
+    shapes = lambda module: {k: tuple(v.shape) for k, v in module.state_dict().items()}  # noqa: E731
+    return shapes(teacher) == shapes(branch)
+
+
 def check_teacher(teacher_dir: Path, request: TrainRequest, spec: Any) -> dict[str, Any]:
     """Check that ``teacher_dir`` holds the teacher this RELATE run needs: a finished ``flow``
     run with the same segmenter, dataset, split and seed and the spec's depth. Returns the
@@ -637,10 +656,10 @@ def check_teacher(teacher_dir: Path, request: TrainRequest, spec: Any) -> dict[s
     ]
     have = dict((config.get("segmenter") or {}).get("overrides") or {})
     need = spec.segmenter_overrides()
-    if have != need:
+    if not problems and not _same_architecture(spec, have):
         problems.append(
-            f"segmenter overrides {have} (need {need} for depth {spec.depth}, "
-            f"num_layers {spec.num_layers})"
+            f"segmenter overrides {have} build another architecture than the flow branch "
+            f"(need {need} for depth {spec.depth}, num_layers {spec.num_layers})"
         )
     if problems:
         raise DataError(

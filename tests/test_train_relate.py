@@ -195,3 +195,11 @@ def test_predict_and_evaluate(synth: Path, relate_run: Path, tmp_path: Path) -> 
         assert main(["evaluate", "--data", str(synth), "--dataset", "synthetic", "--split", "1",
                      "--predictions", str(npz), "--head", head, "--out", str(out)]) == 0
         assert "metrics" in json.loads(out.read_text())
+
+
+def test_teacher_with_explicit_default_override_is_accepted(synth: Path, tmp_path: Path) -> None:
+    # The teacher spells out MS-TCN's default dropout; the architecture is the flow branch's,
+    # so it is accepted although its recorded overrides differ from the spec's.
+    explicit = tmp_path / "explicit"
+    assert main([*base_args(synth, explicit, "flow", 0), *TINY_TEACHER, "--set", "dropout=0.5"]) == 0
+    assert main(relate_args(synth, tmp_path / "r", explicit, 0)) == 0
