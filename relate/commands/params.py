@@ -7,6 +7,7 @@ from pathlib import Path
 
 from relate import io
 from relate.data.registry import DATASETS
+from relate.commands.options import key_values
 from relate.errors import RelateError
 from relate.models import SEGMENTER_NAMES
 
@@ -45,14 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def parse_options(items: list[str]) -> dict[str, str]:
     """``KEY=VALUE`` items -> dict (values parsed later by ``RelateSpec.from_options``)."""
-    options: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise RelateError(f"--option {item!r}: expected KEY=VALUE")
-        options[key] = value.strip()
-    return options
+    return key_values(items, "--option")
 
 
 def run(args: argparse.Namespace) -> int:

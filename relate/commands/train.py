@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from relate.data.registry import DATASETS
-from relate.errors import RelateError
+from relate.commands.options import key_values, split_key_value
 
 VARIANT_NAMES = ("rgb", "flow", "two_stream")
 """Kept in step with :data:`relate.variants.VARIANTS` (a test checks); listed here so that
@@ -104,10 +104,7 @@ def parse_settings(settings: list[str]) -> tuple[dict[str, Any], dict[str, Any]]
     segmenter: dict[str, Any] = {}
     training: dict[str, Any] = {}
     for item in settings:
-        key, sep, raw = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise RelateError(f"--set {item!r}: expected KEY=VALUE")
+        key, raw = split_key_value(item, "--set")
         if key.startswith(TRAIN_PREFIX):
             training[key[len(TRAIN_PREFIX) :]] = parse_value(raw)
         else:
@@ -119,12 +116,7 @@ def run(args: argparse.Namespace) -> int:
     from relate.train import TrainRequest, train  # imports torch: only when training
 
     segmenter, training = parse_settings(args.settings)
-    relate_options: dict[str, Any] = {}
-    for item in getattr(args, "relate_options", []):
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise RelateError(f"--option {item!r}: expected KEY=VALUE")
-        relate_options[key.strip()] = raw
+    relate_options: dict[str, Any] = key_values(getattr(args, "relate_options", []), "--option")
     request = TrainRequest(
         data=args.data,
         dataset=args.dataset,
