@@ -34,6 +34,7 @@ import numpy as np
 from tabulate import tabulate
 
 from relate.data.layout import read_bundle, read_labels, read_mapping
+from relate import metrics
 from relate.metrics import score_split
 from relate.metrics_reference import score_split_reference
 
@@ -113,6 +114,28 @@ def run_table(
     return rows, total_fast, total_reference, all_identical
 
 
+def breakdown(predictions: list[Any], truths: list[Any], repeats: int) -> list[list[Any]]:
+    """Best-of-``repeats`` milliseconds of each step of ``score_split`` (standard) on one split."""
+    split = metrics.encode_split(predictions, truths, [], False)
+    predicted = metrics.find_segments(split.predicted, split.bounds, split.background)
+    truth = metrics.find_segments(split.truth, split.bounds, split.background)
+    best_gt, best_iou = metrics.best_same_label_overlap(predicted, truth, metrics._exact_iou)
+    steps: list[tuple[str, Callable[[], Any]]] = [
+        ("concatenate and encode", lambda: metrics.encode_split(predictions, truths, [], False)),
+        ("find runs, prediction and GT", lambda: (
+            metrics.find_segments(split.predicted, split.bounds, split.background),
+            metrics.find_segments(split.truth, split.bounds, split.background))),
+        ("count correct frames", lambda: np.count_nonzero(split.predicted == split.truth)),
+        ("Edit DP", lambda: metrics.edit_distances(predicted, truth)),
+        ("IoU matching", lambda: metrics.best_same_label_overlap(
+            predicted, truth, metrics._exact_iou)),
+        ("thresholds", lambda: [metrics._matched_truth(truth, best_gt, best_iou >= k).sum()
+                                for k in metrics.OVERLAPS]),
+        ("score_split, whole", lambda: score_split(predictions, truths)),
+    ]
+    return [[name, 1000 * timed(step, repeats)[0]] for name, step in steps]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--labels", type=Path, default=default_labels_dir())
@@ -121,6 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--dtype", default="int64", choices=["int64", "int32", "int16"],
         help="dtype of the label-id arrays given to score_split",
+    )
+    parser.add_argument(
+        "--breakdown", action="store_true",
+        help="also time each step of score_split on split 4 (best of 30)",
     )
     args = parser.parse_args(argv)
 
@@ -166,6 +193,11 @@ def main(argv: list[str] | None = None) -> int:
     rows, fast_s, ref_s, _ = run_table(named, args.repeats)
     print(tabulate(rows, headers=headers, floatfmt=FLOAT_FORMATS))
     print(f"overall ratio {ref_s / fast_s:.1f}x")
+    if args.breakdown:
+        _, predictions, truths, _, _ = coded[3]
+        print()
+        print(f"Steps of score_split on split 4 ({args.dtype} ids), best of 30")
+        print(tabulate(breakdown(predictions, truths, 30), headers=["step", "ms"], floatfmt=".2f"))
     return 0 if same else 1
 
 

@@ -27,7 +27,6 @@ import numpy as np
 from relate import metrics
 from relate.data.layout import DatasetLayout, load_split, read_labels, read_mapping
 from relate.data.registry import DatasetInfo
-from relate.data.validate import validate_dataset
 from relate.errors import DataError
 
 PREDICTION_SUFFIXES = (".txt", ".npy")
@@ -157,7 +156,10 @@ def load_split_predictions(
     (then ``head`` picks the head scored).
     """
     layout = DatasetLayout(data_root)
-    validate_dataset(layout.root, labels_only=True).raise_first_error()
+    if not layout.root.is_dir():
+        raise DataError(layout.root, "dataset folder does not exist")
+    # Only what scoring reads is checked (mapping, the test bundle, its label files), with
+    # the validator's own checks and messages; `relate validate` covers the whole dataset.
     is_npz = predictions_dir.suffix == ".npz" and not predictions_dir.is_dir()
     if not is_npz and not predictions_dir.is_dir():
         raise DataError(predictions_dir, "predictions folder does not exist")
