@@ -18,8 +18,10 @@ applied by the caller; the constants below hold the release/spec defaults.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -421,3 +423,77 @@ def bridge_loss(
     if padding != "exclude":
         raise ValueError(f"unknown padding {padding!r}; use 'exclude' or 'include'")
     return mars_loss(pseudo_flow, flow, mask)
+
+
+DISTILL_FIELDS: Mapping[str, str] = {"kd": "logits", "rkd": "features", "gcr": "features",
+                                     "mars": "features"}
+"""Which per-stage tensor each loss compares."""
+KD_REDUCTIONS: tuple[str, ...] = ("sum_frames", "mean_frames")
+STAGE_CHOICES: tuple[str, ...] = ("default", "all", "last")
+PAIRINGS: tuple[str, ...] = ("same_index", "last_aligned")
+RKD_LOSSES: tuple[str, ...] = ("mse", "huber")
+GCR_MATRICES: tuple[str, ...] = ("channel", "frame")
+
+
+@dataclass(frozen=True)
+class DistillSettings:
+    """One distillation loss between a student and the frozen teacher, with the release's
+    defaults (reference-relate-release.md D8-D10; baselines-spec.md §2-5).
+
+    Attributes:
+        method: ``kd``, ``rkd``, ``gcr`` or ``mars``.
+        temperature: KD τ (release 2).
+        kd_reduction: ``sum_frames`` (release) or ``mean_frames``.
+        kd_tau2: multiply KD by τ² (release False).
+        stages: ``default`` (:data:`DEFAULT_STAGES`: KD every stage, the others the last),
+            ``all`` or ``last``.
+        pairing: ``same_index`` (release; equal depths) or ``last_aligned`` (deeper teacher).
+        rkd_loss: ``mse`` (release) or ``huber`` (Park et al.).
+        gcr_matrix: ``channel`` (release, d × d) or ``frame`` (T × T).
+    """
+
+    method: str
+    temperature: float = KD_TEMPERATURE
+    kd_reduction: str = "sum_frames"
+    kd_tau2: bool = False
+    stages: str = "default"
+    pairing: str = "same_index"
+    rkd_loss: str = "mse"
+    gcr_matrix: str = "channel"
+
+    def __post_init__(self) -> None:
+        for name, allowed in (
+            ("method", tuple(DISTILL_LOSSES)), ("kd_reduction", KD_REDUCTIONS),
+            ("stages", STAGE_CHOICES), ("pairing", PAIRINGS), ("rkd_loss", RKD_LOSSES),
+            ("gcr_matrix", GCR_MATRICES),
+        ):  # fmt: skip
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        if not isinstance(self.kd_tau2, bool):
+            raise ValueError(f"kd_tau2 must be true or false, got {self.kd_tau2!r}")
+        if not self.temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {self.temperature!r}")
+
+    def loss(
+        self, student: SegmenterOutput, teacher: SegmenterOutput, mask: torch.Tensor | None
+    ) -> torch.Tensor:
+        """The loss summed over the selected stage pairs (teacher tensors detached)."""
+        kw: dict[str, object] = {}
+        if self.method == "kd":
+            kw.update(temperature=self.temperature, reduction=self.kd_reduction,
+                      tau2=self.kd_tau2)
+        elif self.method == "rkd":
+            kw["loss"] = self.rkd_loss
+        elif self.method == "gcr":
+            kw["matrix"] = self.gcr_matrix
+        # bound here: stagewise has a ``reduction`` argument of its own (over stages)
+        loss_fn = functools.partial(DISTILL_LOSSES[self.method], **kw)
+        detached = SegmenterOutput(
+            logits=[t.detach() for t in teacher.logits],
+            features=[t.detach() for t in teacher.features],
+        )
+        stages = DEFAULT_STAGES[self.method] if self.stages == "default" else self.stages
+        return stagewise(
+            loss_fn, student, detached, stages=stages, field=DISTILL_FIELDS[self.method],
+            pairing=self.pairing, mask=mask,
+        )

@@ -34,12 +34,10 @@ from torch import nn
 from relate import segmenters
 from relate.distill import (
     CMKD_GAMMA,
-    DEFAULT_STAGES,
-    DISTILL_LOSSES,
     KD_TEMPERATURE,
+    DistillSettings,
     ModalityBridge,
     bridge_loss,
-    stagewise,
 )
 from relate.fusion import FUSIONS, anchor_labels, build_fusion
 from relate.segmenters.base import Segmenter, SegmenterOutput
@@ -49,6 +47,8 @@ DISTILLS: tuple[str, ...] = ("kd", "rkd", "gcr")
 AGAS: tuple[str, ...] = ("both", "rgb", "flow", "none")
 TRUNK_NAMES: tuple[str, ...] = ("release", "paper")
 BRIDGES: tuple[str, ...] = ("none", "pretrained", "joint")
+TEACHER_ARCHS: tuple[str, ...] = ("same_as_branch", "baseline")
+BRIDGE_PADDINGS: tuple[str, ...] = ("exclude", "include")
 RELEASE_DEPTH = 3  # release: --num-stages 3 for every role (reference-relate-release.md §2.1)
 RGB_DIM = 1024
 
@@ -79,6 +79,15 @@ class RelateSpec:
         temperature: KD temperature (release 2).
         bridge: ``none`` (release default: flow branch gets raw RGB), ``pretrained`` (frozen
             bridge; weights loaded by the trainer) or ``joint`` (trained with an MSE term).
+        bridge_hidden: the bridge's hidden width (release 256).
+        bridge_weight: weight of the bridge MSE under ``bridge="joint"`` (1).
+        bridge_mse_padding: ``exclude`` padded frames from the bridge MSE or ``include`` them
+            (the release's ``nn.MSELoss``); equal at batch size 1.
+        kd_reduction, kd_tau2, kd_stages, rkd_loss, gcr_matrix: the CMKD loss's form
+            (:class:`relate.distill.DistillSettings`; D9, D10).
+        teacher_arch: ``same_as_branch`` (release: the teacher has the flow branch's depth,
+            stages paired by index) or ``baseline`` (the segmenter's official depth, stages
+            paired from the last; D8).
         in_dim: input width (RGB I3D rows, 1024).
         fusion_options: extra keyword options for ``build_fusion`` (window, variant, ...).
         segmenter_options: extra keyword overrides for ``segmenters.build``.
@@ -97,6 +106,15 @@ class RelateSpec:
     gamma: float = CMKD_GAMMA
     temperature: float = KD_TEMPERATURE
     bridge: str = "none"
+    bridge_hidden: int = 256
+    bridge_weight: float = 1.0
+    bridge_mse_padding: str = "exclude"
+    kd_reduction: str = "sum_frames"
+    kd_tau2: bool = False
+    kd_stages: str = "default"
+    rkd_loss: str = "mse"
+    gcr_matrix: str = "channel"
+    teacher_arch: str = "same_as_branch"
     in_dim: int = RGB_DIM
     fusion_options: Mapping[str, Any] = field(default_factory=dict)
     segmenter_options: Mapping[str, Any] = field(default_factory=dict)
@@ -108,7 +126,10 @@ class RelateSpec:
         _choice("fusion", self.fusion, tuple(FUSIONS))
         _choice("trunk", self.trunk, TRUNK_NAMES)
         _choice("bridge", self.bridge, BRIDGES)
-        for name in ("num_classes", "depth", "in_dim"):
+        _choice("teacher_arch", self.teacher_arch, TEACHER_ARCHS)
+        _choice("bridge_mse_padding", self.bridge_mse_padding, BRIDGE_PADDINGS)
+        self.distill_settings()  # validates the CMKD loss options
+        for name in ("num_classes", "depth", "in_dim", "bridge_hidden"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
@@ -127,8 +148,8 @@ class RelateSpec:
                 )
         if not (self.gamma >= 0):
             raise ValueError(f"gamma must be >= 0, got {self.gamma!r}")
-        if not (self.temperature > 0):
-            raise ValueError(f"temperature must be > 0, got {self.temperature!r}")
+        if not (self.bridge_weight >= 0):
+            raise ValueError(f"bridge_weight must be >= 0, got {self.bridge_weight!r}")
         if self.aga != "both" and self.fusion != "aft":
             raise ValueError(f"aga={self.aga!r} applies only to fusion='aft', not {self.fusion!r}")
         if self.trunk != "release" and self.fusion == "naive":
@@ -165,6 +186,22 @@ class RelateSpec:
             raise ValueError(f"set {sorted(clash)} through depth/num_layers, not segmenter_options")
         over.update(self.segmenter_options)
         return over
+
+    def distill_settings(self) -> DistillSettings:
+        """The CMKD loss this spec asks for (raises ValueError on an invalid option)."""
+        return DistillSettings(
+            self.distill, temperature=self.temperature, kd_reduction=self.kd_reduction,
+            kd_tau2=self.kd_tau2, stages=self.kd_stages if self.distill == "kd" else "default",
+            pairing="last_aligned" if self.teacher_arch == "baseline" else "same_index",
+            rkd_loss=self.rkd_loss, gcr_matrix=self.gcr_matrix,
+        )
+
+    def teacher_overrides(self) -> dict[str, Any]:
+        """``segmenters.build`` overrides of the teacher: the flow branch's, or only the
+        width options (``segmenter_options``) for ``teacher_arch="baseline"``."""
+        if self.teacher_arch == "baseline":
+            return dict(self.segmenter_options)
+        return self.segmenter_overrides()
 
     def feature_dim(self) -> int:
         """d: width of each stage's features (MS-TCN/ASFormer ``num_f_maps``, FACT ``f_dim``)."""
@@ -217,10 +254,10 @@ class RelateSpec:
                 )
         if "anchor_stage" in kwargs and kwargs["anchor_stage"] != "last":
             kwargs["anchor_stage"] = _as_int("anchor_stage", kwargs["anchor_stage"])
-        for name in ("depth", "num_layers", "in_dim"):
+        for name in ("depth", "num_layers", "in_dim", "bridge_hidden"):
             if name in kwargs and kwargs[name] is not None:
                 kwargs[name] = _as_int(name, kwargs[name])
-        for name in ("gamma", "temperature"):
+        for name in ("gamma", "temperature", "bridge_weight"):
             if name in kwargs:
                 try:
                     kwargs[name] = float(kwargs[name])
@@ -233,6 +270,8 @@ class RelateSpec:
 def _parse(value: Any) -> Any:
     if not isinstance(value, str):
         return value
+    if value.lower() in ("true", "false"):
+        return value.lower() == "true"
     try:
         return ast.literal_eval(value)
     except (ValueError, SyntaxError):
@@ -283,7 +322,7 @@ class RelateModel(nn.Module):
         self.joint = seg(int(self.fusion.out_dim))
         self.bridge: ModalityBridge | None = None
         if spec.bridge != "none":
-            self.bridge = ModalityBridge(spec.in_dim)
+            self.bridge = ModalityBridge(spec.in_dim, hidden=spec.bridge_hidden)
             if spec.bridge == "pretrained":
                 self.bridge.freeze()
 
@@ -307,19 +346,9 @@ class RelateModel(nn.Module):
     def distill_loss(
         self, output: RelateOutput, teacher_output: SegmenterOutput, mask: torch.Tensor | None
     ) -> torch.Tensor:
-        """L_CMKD: flow branch stage s against teacher stage s (teacher detached)."""
-        name = self.spec.distill
-        teacher = SegmenterOutput(
-            logits=[t.detach() for t in teacher_output.logits],
-            features=[t.detach() for t in teacher_output.features],
-        )
-        kw: dict[str, Any] = {"mask": mask}
-        if name == "kd":
-            kw["temperature"] = self.spec.temperature
-        return stagewise(
-            DISTILL_LOSSES[name], output.flow, teacher, stages=DEFAULT_STAGES[name],
-            field="logits" if name == "kd" else "features", **kw,
-        )
+        """L_CMKD of the flow branch against the teacher (teacher detached; stage pairing and
+        loss form from the spec)."""
+        return self.spec.distill_settings().loss(output.flow, teacher_output, mask)
 
     def loss(
         self,
@@ -333,7 +362,7 @@ class RelateModel(nn.Module):
 
         target: (B, T) class ids (-100 ignored). teacher_output: the frozen teacher's output
         on the flow rows (required when gamma > 0). x_flow: (B, 1024, T) flow rows, required
-        for ``bridge="joint"``. ``cmkd`` and ``bridge`` are reported unweighted (bridge weight 1).
+        for ``bridge="joint"``. ``cmkd`` and ``bridge`` are reported unweighted.
         """
         terms = {
             "rgb": self.rgb.loss(output.rgb, target, mask)["total"],
@@ -350,12 +379,14 @@ class RelateModel(nn.Module):
         if self.spec.bridge == "joint":
             if x_flow is None or output.pseudo_flow is None:
                 raise ValueError("bridge='joint' needs x_flow (the flow I3D rows) for its MSE")
-            terms["bridge"] = bridge_loss(output.pseudo_flow, x_flow, mask)
+            terms["bridge"] = bridge_loss(
+                output.pseudo_flow, x_flow, mask, padding=self.spec.bridge_mse_padding
+            )
         else:
             terms["bridge"] = zero
         terms["total"] = (
             terms["rgb"] + terms["flow"] + terms["joint"] + self.spec.gamma * terms["cmkd"]
-            + terms["bridge"]
+            + self.spec.bridge_weight * terms["bridge"]
         )
         return terms
 
@@ -369,11 +400,11 @@ class RelateModel(nn.Module):
 
 
 def build_teacher(spec: RelateSpec) -> Segmenter:
-    """An (untrained) teacher with the flow branch's architecture (flow rows, same depth).
-    The trainer loads its weights, calls ``.eval().requires_grad_(False)`` and runs it under
-    ``torch.no_grad()``."""
+    """An (untrained) teacher on the flow rows: the flow branch's architecture, or the
+    segmenter's official depth for ``teacher_arch="baseline"``. The trainer loads its weights,
+    calls ``.eval().requires_grad_(False)`` and runs it under ``torch.no_grad()``."""
     return segmenters.build(
-        spec.segmenter, spec.in_dim, spec.num_classes, spec.dataset, **spec.segmenter_overrides()
+        spec.segmenter, spec.in_dim, spec.num_classes, spec.dataset, **spec.teacher_overrides()
     )
 
 

@@ -3,8 +3,8 @@
 The table compares, for one dataset and segmenter, the label-supervised baselines at their
 official depth (``rgb``, ``flow``, ``two_stream``), the teacher (the ``flow`` variant at
 RELATE's depth), RELATE as released, RELATE with naive (concatenation) fusion, and RELATE
-under ``param_budget=match_total`` (the largest depth whose inference count stays within the
-RGB baseline's). Source of the reference numbers: reference-relate-release.md §6.
+under ``param_budget=match_total`` (the most layers per stage whose inference count, bridge
+aside, stays within the RGB baseline's; D1). Source of the reference numbers: reference-relate-release.md §6.
 
 What each column counts:
 
@@ -30,13 +30,14 @@ import torch
 
 from relate import segmenters
 from relate.data.registry import get_dataset
+from relate.distill import ModalityBridge
 from relate.models import RelateModel, RelateSpec, build_teacher, count_parameters
 from relate.variants import VARIANTS
 
 BASELINES: tuple[str, ...] = ("rgb", "flow", "two_stream")
 PARAM_BUDGETS: tuple[str, ...] = ("none", "match_total")
-MAX_DEPTH = 64
-"""Upper bound of the depth search (counts grow with depth, so it is never reached in practice)."""
+MAX_LAYERS = 64
+"""Upper bound of the layer search (counts grow with layers, so it is never reached in practice)."""
 
 COLUMNS: tuple[str, ...] = (
     "variant",
@@ -73,21 +74,25 @@ def _split_budget(options: Mapping[str, Any] | None) -> tuple[dict[str, Any], st
     return opts, budget
 
 
-def spec_at_depth(
-    segmenter: str, dataset: str, num_classes: int, depth: int,
+def spec_with_layers(
+    segmenter: str, dataset: str, num_classes: int, num_layers: int,
     options: Mapping[str, Any] | None = None,
 ) -> RelateSpec:
-    """RELATE spec with ``options`` at ``depth``.
-
-    When ``anchor_stage`` is not given and the release's stage 1 does not exist (depth 1),
-    the anchors come from the only stage, 0: this is the one departure from the release
-    defaults that a depth-1 budget model needs, and the table's notes say so.
-    """
+    """RELATE spec with ``options`` and ``num_layers`` layers per stage (depth unchanged)."""
     opts, _ = _split_budget(options)
-    opts["depth"] = depth
-    if "anchor_stage" not in opts and depth < 2:
-        opts["anchor_stage"] = 0
+    opts["num_layers"] = num_layers
     return RelateSpec.from_options(segmenter, dataset, num_classes, **opts)
+
+
+def budget_count(spec: RelateSpec) -> int:
+    """Inference parameters that ``param_budget`` matches: everything RELATE runs at test time
+    except a modality bridge, which has no layers to reduce (with the release's 1024-256-1024
+    bridge alone at 525,568 parameters, no MS-TCN RELATE could otherwise fit the RGB baseline's
+    731,244; D1 and D7 can only hold together this way)."""
+    bridge = 0
+    if spec.bridge != "none":
+        bridge = count_parameters(ModalityBridge(spec.in_dim, hidden=spec.bridge_hidden))
+    return relate_counts(spec)["inference"] - bridge
 
 
 def relate_counts(spec: RelateSpec) -> dict[str, int]:
@@ -105,68 +110,65 @@ def relate_counts(spec: RelateSpec) -> dict[str, int]:
     }
 
 
-def match_total_depth(
+def match_total_layers(
     segmenter: str, dataset: str, num_classes: int | None = None,
     options: Mapping[str, Any] | None = None,
 ) -> int | None:
-    """The largest depth whose RELATE inference count is <= the RGB baseline's, or None.
+    """The largest ``num_layers`` whose RELATE :func:`budget_count` is <= the RGB baseline's
+    parameters, or None (D1: "matched by reducing layers"; the release doc gives S = 3, L = 3
+    for MS-TCN).
 
-    Every other option (``num_layers``, ``fusion``, ``bridge``, ...) is kept from ``options``;
-    only ``depth`` is searched (from 1, or 2 for FACT, which needs an input and an update
-    block). Counts grow with depth, so the search stops at the first depth over budget.
-    Returns None when not even the smallest depth fits (for example FACT, whose three
-    segmenters each cost about as much as the baseline); :func:`require_match_total_depth`
-    raises instead.
+    Every other option (``depth``, ``fusion``, ...) is kept from ``options``; only the layers
+    per stage are searched, from 1 (FACT: ``f_layers`` and ``u_f_layers``). Counts grow with
+    layers, so the search stops at the first count over budget. Returns None when not even one
+    layer fits (for example FACT, whose three segmenters each cost about as much as the
+    baseline); :func:`require_match_total_layers` raises instead.
     """
     num_classes = resolve_num_classes(dataset, num_classes)
     budget = baseline_count(segmenter, dataset, num_classes, "rgb")
     best: int | None = None
-    for depth in range(2 if segmenter == "fact" else 1, MAX_DEPTH + 1):
-        spec = spec_at_depth(segmenter, dataset, num_classes, depth, options)
-        if relate_counts(spec)["inference"] > budget:
+    for layers in range(1, MAX_LAYERS + 1):
+        spec = spec_with_layers(segmenter, dataset, num_classes, layers, options)
+        if budget_count(spec) > budget:
             break
-        best = depth
+        best = layers
     return best
 
 
-def require_match_total_depth(
+def require_match_total_layers(
     segmenter: str, dataset: str, num_classes: int | None = None,
     options: Mapping[str, Any] | None = None,
 ) -> int:
-    """:func:`match_total_depth`, raising ``ValueError`` with the numbers when no depth fits."""
-    depth = match_total_depth(segmenter, dataset, num_classes, options)
-    if depth is None:
+    """:func:`match_total_layers`, raising ``ValueError`` with the numbers when none fits."""
+    layers = match_total_layers(segmenter, dataset, num_classes, options)
+    if layers is None:
         n = resolve_num_classes(dataset, num_classes)
         budget = baseline_count(segmenter, dataset, n, "rgb")
-        smallest = 2 if segmenter == "fact" else 1
-        count = relate_counts(spec_at_depth(segmenter, dataset, n, smallest, options))["inference"]
+        smallest = budget_count(spec_with_layers(segmenter, dataset, n, 1, options))
         raise ValueError(
-            f"param_budget=match_total: no depth fits {segmenter} on {dataset} (C={n}): "
-            f"RELATE at depth {smallest} has {count:,} inference params, the RGB baseline "
-            f"{budget:,}; reduce num_layers or widths instead"
+            f"param_budget=match_total: no layer count fits {segmenter} on {dataset} (C={n}): "
+            f"RELATE with 1 layer per stage has {smallest:,} parameters, the RGB baseline "
+            f"{budget:,}"
         )
-    return depth
+    return layers
 
 
 def resolve_options(
     segmenter: str, dataset: str, num_classes: int | None = None,
     options: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """RELATE options with ``param_budget`` replaced by a concrete ``depth``.
+    """RELATE options with ``param_budget`` replaced by a concrete ``num_layers``.
 
-    ``param_budget=match_total`` sets ``depth`` to :func:`require_match_total_depth` (and
-    ``anchor_stage=0`` at depth 1 unless given); setting both it and ``depth`` is an error.
-    The result goes straight to :meth:`RelateSpec.from_options`.
+    ``param_budget=match_total`` sets ``num_layers`` to :func:`require_match_total_layers`;
+    setting both it and ``num_layers`` is an error. The result goes straight to
+    :meth:`RelateSpec.from_options`.
     """
     opts, budget = _split_budget(options)
     if budget == "none":
         return opts
-    if "depth" in opts:
-        raise ValueError("param_budget=match_total picks the depth; do not also set depth")
-    depth = require_match_total_depth(segmenter, dataset, num_classes, opts)
-    opts["depth"] = depth
-    if "anchor_stage" not in opts and depth < 2:
-        opts["anchor_stage"] = 0
+    if "num_layers" in opts:
+        raise ValueError("param_budget=match_total picks num_layers; do not also set num_layers")
+    opts["num_layers"] = require_match_total_layers(segmenter, dataset, num_classes, opts)
     return opts
 
 
@@ -238,18 +240,18 @@ def parameter_table(
     rows.append(_row("relate (fusion=naive)", naive.depth, nc["inference"], nc["training"],
                      nc["frozen"], rgb, "concatenation instead of the AFT"))
 
-    match_opts = {k: v for k, v in opts.items() if k != "depth"}
-    depth = match_total_depth(segmenter, dataset, num_classes, match_opts)
-    if depth is None:
+    match_opts = {k: v for k, v in opts.items() if k != "num_layers"}
+    layers = match_total_layers(segmenter, dataset, num_classes, match_opts)
+    if layers is None:
         rows.append(_row("relate (param_budget=match_total)", None, None, None, None, rgb,
-                         "no depth fits the RGB baseline's count"))
+                         "no layer count fits the RGB baseline's count"))
     else:
-        spec = spec_at_depth(segmenter, dataset, num_classes, depth, match_opts)
+        spec = spec_with_layers(segmenter, dataset, num_classes, layers, match_opts)
         mc = relate_counts(spec)
-        note = f"largest depth within the RGB baseline's {rgb:,}"
-        if depth < 2 and "anchor_stage" not in match_opts:
-            note += "; anchors from stage 0 (the release's stage 1 does not exist)"
-        rows.append(_row("relate (param_budget=match_total)", depth, mc["inference"],
+        note = f"{layers} layers per stage: the most within the RGB baseline's {rgb:,}"
+        if spec.bridge != "none":
+            note += " (bridge not counted against the budget)"
+        rows.append(_row("relate (param_budget=match_total)", spec.depth, mc["inference"],
                          mc["training"], mc["frozen"], rgb, note))
     table = pd.DataFrame(rows, columns=list(COLUMNS))
     for col in ("depth", "inference params", "training params", "frozen params in training"):

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 import torch
@@ -34,7 +34,7 @@ import torch
 from relate.checkpoint import load_weights
 from relate.data.layout import DatasetLayout, load_split
 from relate.data.validate import validate_dataset
-from relate.errors import DataError
+from relate.errors import DataError, RelateError
 from relate.io import atomic_path
 from relate.train import (
     CONFIG_FILE,
@@ -45,7 +45,8 @@ from relate.train import (
     resolve_device,
     upsample,
 )
-from relate.variants import RELATE_VARIANT, get_variant
+from relate.data.registry import RGB_ROWS
+from relate.variants import RELATE_VARIANT, STUDENT_VARIANTS, get_variant
 
 logger = logging.getLogger(__name__)
 
@@ -94,10 +95,12 @@ RELATE_HEADS = ("rgb", "flow", "joint", "joint_refined", FINAL_HEAD)
 
 @torch.inference_mode()
 def predict_relate_video(
-    model: torch.nn.Module, block: np.ndarray, device: torch.device
+    model: torch.nn.Module, block: np.ndarray, device: torch.device,
+    delta: float | None = None, pr_options: Mapping[str, str] | None = None,
 ) -> dict[str, np.ndarray]:
     """RELATE heads (C, T') for one (2048, T') block: the model sees the RGB rows only; the
-    joint head is refined (default delta and options) at the model's rate."""
+    joint head is refined (``delta`` and ``pr_options``; defaults when None) at the model's
+    rate."""
     from relate.data.registry import RGB_ROWS
     from relate.refine import DEFAULT_DELTA, refine_prediction
 
@@ -108,15 +111,38 @@ def predict_relate_video(
         for name, p in model.probabilities(model(x, mask)).items()  # type: ignore[operator]
     }
     refined = refine_prediction(
-        probs["rgb"].T, probs["flow"].T, probs["joint"].T, delta=DEFAULT_DELTA
+        probs["rgb"].T, probs["flow"].T, probs["joint"].T,
+        delta=DEFAULT_DELTA if delta is None else delta, **dict(pr_options or {}),
     ).T  # (C, T')
     probs["joint_refined"] = np.ascontiguousarray(refined)
     probs[FINAL_HEAD] = probs["joint_refined"]
     return {name: probs[name] for name in RELATE_HEADS}
 
 
-def predict_split(run_dir: Path, data: Path, split: int, out: Path, device: str = "cpu") -> int:
-    """Write ``out`` (.npz) for the test videos of ``split``; returns the number of videos."""
+def resolve_refinement(
+    config: Mapping[str, Any], overrides: Mapping[str, Any] | None
+) -> tuple[float, dict[str, str]]:
+    """PR delta and options of a ``relate`` run: the run's (its preset and ``--option``
+    values, recorded in config.json), then ``overrides`` (``relate predict --pr-option``)."""
+    from relate.refine import DEFAULT_DELTA, resolve_pr_options
+
+    merged = {**dict(config.get("relate", {}).get("pr_options", {})), **dict(overrides or {})}
+    delta = merged.pop("pr_delta", DEFAULT_DELTA)
+    try:
+        delta = float(delta)
+        if not 0.0 <= delta <= 1.0:
+            raise ValueError(f"pr_delta must be in [0, 1], got {delta}")
+        return delta, resolve_pr_options(merged)
+    except (TypeError, ValueError) as error:
+        raise RelateError(f"invalid prediction-refinement option: {error}") from None
+
+
+def predict_split(
+    run_dir: Path, data: Path, split: int, out: Path, device: str = "cpu",
+    pr_options: Mapping[str, Any] | None = None,
+) -> int:
+    """Write ``out`` (.npz) for the test videos of ``split``; returns the number of videos.
+    ``pr_options`` override a ``relate`` run's prediction-refinement options."""
     run_dir = Path(run_dir)
     config = read_run_config(run_dir)
     layout = DatasetLayout(Path(data))
@@ -129,8 +155,13 @@ def predict_split(run_dir: Path, data: Path, split: int, out: Path, device: str 
             "classes, or other names/ids); predict on the dataset the run was trained on",
         )
     sample_rate = int(config["dataset"]["sample_rate"])
-    relate = config["variant"]["name"] == RELATE_VARIANT.name
-    variant = RELATE_VARIANT if relate else get_variant(config["variant"]["name"])
+    name = config["variant"]["name"]
+    relate = name == RELATE_VARIANT.name
+    student = name in STUDENT_VARIANTS
+    if pr_options and not relate:
+        raise RelateError(f"--pr-option applies to relate runs, not {name!r}")
+    variant = RELATE_VARIANT if relate else STUDENT_VARIANTS.get(name) or get_variant(name)
+    delta, refine_options = resolve_refinement(config, pr_options) if relate else (None, None)
     videos = load_split(layout, "test", split)
     torch_device = resolve_device(device)
     model = build_model(config, torch_device)
@@ -142,11 +173,12 @@ def predict_split(run_dir: Path, data: Path, split: int, out: Path, device: str 
     heads: list[str] = []
     for video in videos:
         block = read_block(layout.feature_path(video), variant, None, sample_rate)
-        predicted = (
-            predict_relate_video(model, block, torch_device)
-            if relate
-            else predict_video(model, block, torch_device)
-        )
+        if relate:
+            predicted = predict_relate_video(model, block, torch_device, delta, refine_options)
+        elif student:  # the student sees the RGB rows; the flow rows fed only its teacher
+            predicted = predict_video(model, block[RGB_ROWS], torch_device)
+        else:
+            predicted = predict_video(model, block, torch_device)
         for head, probs in predicted.items():
             arrays[f"{video}/{head}"] = np.ascontiguousarray(upsample(probs, sample_rate))
             if head not in heads:
@@ -167,9 +199,7 @@ def predict_split(run_dir: Path, data: Path, split: int, out: Path, device: str 
         "config": config,
     }
     if relate:
-        from relate.refine import DEFAULT_DELTA, resolve_pr_options
-
-        meta["refine"] = {"delta": DEFAULT_DELTA, "options": resolve_pr_options({})}
+        meta["refine"] = {"delta": delta, "options": refine_options}
     arrays[META_KEY] = np.array(json.dumps(meta, sort_keys=True))
     write_npz(out, arrays)
     logger.info(

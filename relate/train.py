@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import hashlib
 import json
 import logging
 import sys
@@ -42,7 +41,6 @@ from relate import io, segmenters
 from relate.checkpoint import (
     canonical_json,
     load_checkpoint,
-    load_weights,
     save_checkpoint,
     save_weights,
 )
@@ -55,20 +53,20 @@ from relate.data.layout import (
     read_labels,
     read_mapping,
 )
-from relate.data.registry import FLOW_ROWS, RGB_ROWS, DatasetInfo, get_dataset
+from relate.data.registry import DatasetInfo, get_dataset
 from relate.data.validate import validate_dataset
 from relate.errors import DataError, RelateError
 from relate.provenance import provenance
+from relate.train_distilled import (
+    build_distilled_model,
+    distilled_loss,
+    is_distilled,
+    load_teacher,
+    plan_distilled,
+)
 from relate.seeding import capture_rng_state, epoch_generator, restore_rng_state, seed_everything
 from relate.segmenters import Segmenter, TrainingDefaults
-from relate.variants import (
-    RELATE_EPOCHS,
-    RELATE_LR,
-    RELATE_VARIANT,
-    RELATE_WEIGHT_DECAY,
-    InputVariant,
-    get_variant,
-)
+from relate.variants import InputVariant, get_variant
 
 logger = logging.getLogger(__name__)
 
@@ -104,9 +102,13 @@ class TrainRequest:
     overrides: Mapping[str, Any] = field(default_factory=dict)
     training_overrides: Mapping[str, Any] = field(default_factory=dict)
     teacher: Path | None = None
-    """``--variant relate``: run folder of the trained ``flow`` teacher."""
+    """Distilled variants (relate, kd, rkd, gcr, mars): run folder of the ``flow`` teacher."""
     relate_options: Mapping[str, Any] = field(default_factory=dict)
-    """``--variant relate``: ``RelateSpec.from_options`` keyword options."""
+    """Distilled variants: ``--option`` KEY=VALUE options (relate.presets)."""
+    preset: str | None = None
+    """Distilled variants: ``release`` or ``paper_literal`` (relate.presets)."""
+    bridge: Path | None = None
+    """``relate`` with ``bridge=pretrained``: run folder of ``relate train-bridge``."""
 
 
 # --- inputs (shared with relate.predict) ------------------------------------------------------
@@ -319,10 +321,8 @@ def epoch_lr(training: TrainingDefaults, epoch: int) -> float | None:
 def build_model(config: Mapping[str, Any], device: torch.device) -> torch.nn.Module:
     """The segmenter (or RELATE model) a resolved config describes (fresh weights, from the
     current RNG)."""
-    if config["variant"]["name"] == RELATE_VARIANT.name:
-        from relate.models import RelateModel
-
-        return RelateModel(relate_spec(config)).to(device)
+    if is_distilled(config["variant"]["name"]):
+        return build_distilled_model(config).to(device)
     seg = config["segmenter"]
     try:
         model = segmenters.build(
@@ -368,7 +368,7 @@ class Fit:
     videos: list[TrainVideo]
     device: torch.device
     teacher: torch.nn.Module | None = None
-    """RELATE: the frozen teacher (eval, no gradients, not in the optimiser)."""
+    """Distilled variants: the frozen teacher (eval, no gradients, not in the optimiser)."""
 
 
 def plan_run(request: TrainRequest) -> RunPlan:
@@ -380,10 +380,14 @@ def plan_run(request: TrainRequest) -> RunPlan:
     if request.segmenter not in segmenters.SEGMENTERS:
         known = ", ".join(segmenters.SEGMENTERS)
         raise RelateError(f"unknown segmenter {request.segmenter!r}; known: {known}")
-    if request.variant == RELATE_VARIANT.name:
-        return _plan_relate(request, dataset)
-    if request.teacher is not None or request.relate_options:
-        raise RelateError("--teacher and --option apply to --variant relate only")
+    if is_distilled(request.variant):
+        return plan_distilled(request, dataset)
+    if (request.teacher is not None or request.relate_options or request.preset is not None
+            or request.bridge is not None):
+        raise RelateError(
+            "--teacher, --option, --preset and --bridge apply to the distilled variants "
+            "(relate, kd, rkd, gcr, mars) only"
+        )
     variant = get_variant(request.variant)
     if request.seed < 0:
         raise RelateError(f"--seed must be >= 0, got {request.seed}")
@@ -422,10 +426,14 @@ def train(request: TrainRequest) -> Path:
     )
     device = resolve_device(request.device)
     teacher = None
-    if plan.variant.name == RELATE_VARIANT.name:
+    if is_distilled(plan.variant.name):
         teacher = load_teacher(plan.config, device)
     seed_everything(request.seed)
     model = build_model(plan.config, device)
+    if plan.config.get("relate", {}).get("bridge"):
+        from relate.bridge import load_bridge_into
+
+        load_bridge_into(model, plan.config["relate"]["bridge"])
     params = (
         model.parameters()
         if teacher is None
@@ -502,7 +510,7 @@ def _train_epoch(fit: Fit, plan: RunPlan, seed: int, epoch: int, bar: tqdm) -> d
             if fit.teacher is None:
                 terms = fit.model.loss(fit.model(x, mask), target, mask)
             else:
-                terms = _relate_loss(fit, x, target, mask)
+                terms = _distilled_loss(fit, x, target, mask)
             (terms["total"] / len(group)).backward()  # mean over the videos of the step
             for key, value in terms.items():
                 sums[key] = sums.get(key, 0.0) + float(value.detach())
@@ -565,187 +573,9 @@ def _record_provenance(out: Path, device: torch.device, start_epoch: int) -> Non
     io.write_json(path, {**provenance(), **hardware, "sessions": sessions})
 
 
-# --- RELATE (--variant relate; design.md §7-9) -------------------------------------------------
-
-
-def relate_spec(config: Mapping[str, Any]) -> Any:
-    """The :class:`relate.models.RelateSpec` of a resolved ``relate`` config."""
-    from relate.models import RelateSpec
-
-    try:
-        return RelateSpec.from_options(
-            config["segmenter"]["name"],
-            config["dataset"]["name"],
-            len(config["dataset"]["classes"]),
-            **config["relate"]["options"],
-        )
-    except (TypeError, ValueError, KeyError) as error:
-        options = config["relate"]["options"]
-        raise RelateError(f"invalid RELATE options {options}: {error}") from None
-
-
-def relate_training(
-    dataset: str, epochs: int | None, overrides: Mapping[str, Any]
-) -> TrainingDefaults:
-    """The release's RELATE schedule (Adam, wd 1e-5, 100 epochs, per-dataset lr, batch 1)."""
-    if dataset not in RELATE_LR:
-        raise RelateError(f"no RELATE learning rate for {dataset}; known: {', '.join(RELATE_LR)}")
-    defaults = TrainingDefaults(
-        epochs=RELATE_EPOCHS, lr=RELATE_LR[dataset], weight_decay=RELATE_WEIGHT_DECAY, batch_size=1
-    )
-    return resolve_training(defaults, epochs, overrides)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-
-def _same_architecture(spec: Any, teacher_overrides: dict[str, Any]) -> bool:
-    """True when the teacher's recorded overrides build the flow branch's architecture
-    (same parameter names and shapes; built on the meta device, so nothing is allocated).
-    Overrides that spell out a default (e.g. FACT ``blocks="iuU"`` vs none) are accepted."""
-    from relate.models import build_teacher
-
-    with torch.device("meta"):
-        try:
-            teacher = segmenters.build(
-                spec.segmenter, spec.in_dim, spec.num_classes, spec.dataset, **teacher_overrides
-            )
-        except (TypeError, ValueError, KeyError):
-            return False
-        branch = build_teacher(spec)
-    shapes = lambda module: {k: tuple(v.shape) for k, v in module.state_dict().items()}  # noqa: E731
-    return shapes(teacher) == shapes(branch)
-
-
-def check_teacher(teacher_dir: Path, request: TrainRequest, spec: Any) -> dict[str, Any]:
-    """Check that ``teacher_dir`` holds the teacher this RELATE run needs: a finished ``flow``
-    run with the same segmenter, dataset, split and seed and the spec's depth. Returns the
-    config entry ``{"path", "sha256", "segmenter_overrides"}``; one-line errors otherwise."""
-    teacher_dir = Path(teacher_dir)
-    path = teacher_dir / CONFIG_FILE
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(
-            path, "missing teacher run config (train the `flow` variant first)"
-        ) from None
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise DataError(path, f"unreadable teacher run config ({error})") from None
-    expected = {
-        "variant": (config.get("variant") or {}).get("name"),
-        "segmenter": (config.get("segmenter") or {}).get("name"),
-        "dataset": (config.get("dataset") or {}).get("name"),
-        "split": config.get("split"),
-        "seed": config.get("seed"),
-    }
-    wanted = {
-        "variant": "flow",
-        "segmenter": request.segmenter,
-        "dataset": request.dataset,
-        "split": request.split,
-        "seed": request.seed,
-    }
-    problems = [
-        f"{k} {expected[k]!r} (need {wanted[k]!r})" for k in wanted if expected[k] != wanted[k]
-    ]
-    have = dict((config.get("segmenter") or {}).get("overrides") or {})
-    need = spec.segmenter_overrides()
-    if not problems and not _same_architecture(spec, have):
-        problems.append(
-            f"segmenter overrides {have} build another architecture than the flow branch "
-            f"(need {need} for depth {spec.depth}, num_layers {spec.num_layers})"
-        )
-    if problems:
-        raise DataError(
-            path, "not the teacher of this RELATE run: " + "; ".join(problems)
-        )
-    weights = teacher_dir / WEIGHTS_FILE
-    if not weights.exists():
-        raise DataError(weights, "teacher run is unfinished (no model.pt); finish training it")
-    return {
-        "path": str(teacher_dir.resolve()),
-        "sha256": _sha256(weights),
-        "segmenter_overrides": need,
-    }
-
-
-def _plan_relate(request: TrainRequest, dataset: DatasetInfo) -> RunPlan:
-    if request.segmenter not in segmenters.SEGMENTERS:
-        known = ", ".join(segmenters.SEGMENTERS)
-        raise RelateError(f"unknown segmenter {request.segmenter!r}; known: {known}")
-    if request.seed < 0:
-        raise RelateError(f"--seed must be >= 0, got {request.seed}")
-    if request.overrides:
-        raise RelateError(
-            f"--variant relate takes model settings as --option KEY=VALUE (depth, num_layers, "
-            f"segmenter.<key>, ...), not --set {sorted(request.overrides)}"
-        )
-    if request.teacher is None:
-        raise RelateError("--variant relate needs --teacher RUN_DIR (a trained `flow` run)")
-    layout = DatasetLayout(Path(request.data))
-    validate_dataset(layout.root, labels_only=True).raise_first_error()
-    classes = read_classes(layout)
-    videos = load_split(layout, "train", request.split)
-    training = relate_training(dataset.name, request.epochs, request.training_overrides)
-    options = dict(request.relate_options)
-    probe = {
-        "segmenter": {"name": request.segmenter},
-        "dataset": {"name": dataset.name, "classes": classes},
-        "relate": {"options": options},
-    }
-    spec = relate_spec(probe)
-    if spec.bridge == "pretrained":
-        raise RelateError(
-            "bridge=pretrained is not supported by relate train yet; use none or joint"
-        )
-    teacher = check_teacher(request.teacher, request, spec)
-    config = resolved_config(request, dataset, RELATE_VARIANT, classes, videos, training)
-    config["relate"] = {
-        "options": options,
-        "spec": json.loads(json.dumps(dataclasses.asdict(spec))),
-        "teacher": teacher,
-    }
-    return RunPlan(
-        config, layout, dataset, RELATE_VARIANT, training, classes, videos, Path(request.out)
-    )
-
-
-def load_teacher(config: Mapping[str, Any], device: torch.device) -> torch.nn.Module:
-    """The frozen teacher of a ``relate`` config: weights loaded (sha256 checked), eval mode,
-    ``requires_grad`` False."""
-    from relate.models import build_teacher
-
-    entry = config["relate"]["teacher"]
-    weights = Path(entry["path"]) / WEIGHTS_FILE
-    if _sha256(weights) != entry["sha256"]:
-        raise DataError(weights, "teacher weights changed since this run was configured")
-    teacher = build_teacher(relate_spec(config))
-    load_weights(weights, teacher)
-    return teacher.to(device).eval().requires_grad_(False)
-
-
-def _relate_loss(
+def _distilled_loss(
     fit: Fit, x: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
 ) -> dict[str, torch.Tensor]:
-    """RELATE loss terms for one (1, 2048, T') block: RGB rows to the model, flow rows to the
-    frozen teacher (and to the bridge MSE)."""
+    """Loss terms of a distilled variant for one (1, 2048, T') block (teacher on flow rows)."""
     assert fit.teacher is not None
-    x_rgb = x[:, RGB_ROWS]
-    x_flow = x[:, FLOW_ROWS]
-    with torch.no_grad():
-        teacher_output = fit.teacher(x_flow, mask)
-    model = fit.model
-    bridge = getattr(getattr(model, "spec", None), "bridge", "none")
-    return model.loss(  # type: ignore[operator]
-        model(x_rgb, mask),
-        target,
-        mask,
-        teacher_output=teacher_output,
-        x_flow=x_flow if bridge == "joint" else None,
-    )
+    return distilled_loss(fit.model, fit.teacher, x, target, mask)

@@ -83,3 +83,17 @@ RELATE_LR: Mapping[str, float] = MappingProxyType(
 """The release's RELATE learning rate per dataset (design.md §9; synthetic uses GTEA's)."""
 RELATE_EPOCHS = 100
 RELATE_WEIGHT_DECAY = 1e-5
+
+STUDENT_VARIANTS: Mapping[str, InputVariant] = MappingProxyType(
+    {
+        name: InputVariant(name, slice(0, FEATURE_DIM), text)
+        for name, text in (
+            ("kd", "RGB student + logit KD from the flow teacher (all 2048 rows read)"),
+            ("rkd", "RGB student + relational KD from the flow teacher (all 2048 rows read)"),
+            ("gcr", "RGB student + covariance KD from the flow teacher (all 2048 rows read)"),
+            ("mars", "RGB student + MARS feature MSE to the flow teacher (all 2048 rows read)"),
+        )
+    }
+)
+"""Single-branch distilled students (design.md §7): the model sees the RGB rows, the frozen
+teacher the flow rows, as for ``relate``."""

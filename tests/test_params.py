@@ -8,12 +8,13 @@ import pytest
 from relate.cli import main
 from relate.params import (
     baseline_count,
-    match_total_depth,
+    budget_count,
+    match_total_layers,
     parameter_table,
     relate_counts,
-    require_match_total_depth,
+    require_match_total_layers,
     resolve_options,
-    spec_at_depth,
+    spec_with_layers,
 )
 
 
@@ -50,38 +51,46 @@ def test_relate_release_default(mstcn_gtea: pd.DataFrame) -> None:
 
 
 @pytest.mark.parametrize("segmenter", ["mstcn", "asformer"])
-@pytest.mark.parametrize("options", [{}, {"num_layers": 3}])
-def test_match_total_is_the_largest_depth_within_budget(segmenter: str, options: dict) -> None:
+@pytest.mark.parametrize("options", [{}, {"depth": 2}, {"bridge": "pretrained"}])
+def test_match_total_is_the_most_layers_within_budget(segmenter: str, options: dict) -> None:
     budget = baseline_count(segmenter, "gtea", 11)
-    depth = match_total_depth(segmenter, "gtea", options=options)
-    assert depth is not None
-    fits = relate_counts(spec_at_depth(segmenter, "gtea", 11, depth, options))["inference"]
-    over = relate_counts(spec_at_depth(segmenter, "gtea", 11, depth + 1, options))["inference"]
+    layers = match_total_layers(segmenter, "gtea", options=options)
+    assert layers is not None
+    fits = budget_count(spec_with_layers(segmenter, "gtea", 11, layers, options))
+    over = budget_count(spec_with_layers(segmenter, "gtea", 11, layers + 1, options))
     assert fits <= budget < over
 
 
 def test_match_total_known_values(mstcn_gtea: pd.DataFrame) -> None:
-    # release doc §6.2: at S = 3, L <= 3 fits MS-TCN (658,531)
-    assert match_total_depth("mstcn", "gtea", 11, {"num_layers": 3}) == 3
-    assert relate_counts(spec_at_depth("mstcn", "gtea", 11, 3, {"num_layers": 3}))[
-        "inference"] == 658_531
+    # release doc D1 / §6.2: at S = 3, L = 3 fits MS-TCN (658,531); L = 4 does not
+    assert match_total_layers("mstcn", "gtea", 11) == 3
+    assert relate_counts(spec_with_layers("mstcn", "gtea", 11, 3))["inference"] == 658_531
+    assert relate_counts(spec_with_layers("mstcn", "gtea", 11, 4))["inference"] > 731_244
     row = mstcn_gtea.loc["relate (param_budget=match_total)"]
-    assert row["depth"] == 1 and row["inference params"] <= 731_244
+    assert row["depth"] == 3 and row["inference params"] == 658_531
     assert resolve_options("mstcn", "gtea", 11, {"param_budget": "match_total"}) == {
-        "depth": 1, "anchor_stage": 0}
-    with pytest.raises(ValueError, match="do not also set depth"):
-        resolve_options("mstcn", "gtea", 11, {"param_budget": "match_total", "depth": 2})
+        "num_layers": 3}
+    with pytest.raises(ValueError, match="do not also set num_layers"):
+        resolve_options("mstcn", "gtea", 11, {"param_budget": "match_total", "num_layers": 2})
 
 
-def test_fact_counts_and_no_fitting_depth() -> None:
-    table = parameter_table("fact", "breakfast").set_index("variant")
-    assert table.loc["rgb", "inference params"] == pytest.approx(119e6, rel=0.01)
-    assert table.loc["rgb", "depth"] == 4
+def test_bridge_is_outside_the_budget() -> None:
+    plain = spec_with_layers("mstcn", "gtea", 11, 3)
+    bridged = spec_with_layers("mstcn", "gtea", 11, 3, {"bridge": "pretrained"})
+    assert relate_counts(bridged)["inference"] == relate_counts(plain)["inference"] + 525_568
+    assert budget_count(bridged) == budget_count(plain)
+
+
+def test_fact_counts_and_no_fitting_layer_count() -> None:
+    table = parameter_table("fact", "gtea").set_index("variant")
     assert table.loc["relate", "frozen params in training"] == table.loc["teacher", "inference params"]
-    assert match_total_depth("fact", "breakfast") is None
+    assert match_total_layers("fact", "gtea") is None
     assert pd.isna(table.loc["relate (param_budget=match_total)", "inference params"])
-    with pytest.raises(ValueError, match="no depth fits"):
-        require_match_total_depth("fact", "breakfast")
+    with pytest.raises(ValueError, match="no layer count fits"):
+        require_match_total_layers("fact", "gtea")
+    big = parameter_table("fact", "breakfast").set_index("variant")
+    assert big.loc["rgb", "inference params"] == pytest.approx(119e6, rel=0.01)
+    assert big.loc["rgb", "depth"] == 4
 
 
 def test_pretrained_bridge_is_inference_but_frozen_in_training() -> None:

@@ -95,7 +95,7 @@ def test_teacher_frozen_and_not_in_checkpoint(
     from relate import train as train_module
 
     seen = {}
-    real = train_module._relate_loss
+    real = train_module._distilled_loss
 
     def spy(fit, x, target, mask):
         seen["teacher_grad"] = [p.requires_grad for p in fit.teacher.parameters()]
@@ -108,7 +108,7 @@ def test_teacher_frozen_and_not_in_checkpoint(
     def stop(out, history):
         raise Stop
 
-    monkeypatch.setattr(train_module, "_relate_loss", spy)
+    monkeypatch.setattr(train_module, "_distilled_loss", spy)
     monkeypatch.setattr(train_module, "_write_log", stop)
     out = tmp_path / "r"
     with pytest.raises(Stop):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from relate.commands.options import key_values
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -30,12 +32,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="cpu",
         help="cuda falls back to cpu with a warning",
     )
+    register_pr_options(parser)
     parser.set_defaults(handler=run)
+
+
+def register_pr_options(parser: argparse.ArgumentParser) -> None:
+    """``--pr-option KEY=VALUE`` (relate runs): prediction-refinement options."""
+    parser.add_argument(
+        "--pr-option",
+        dest="pr_options",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="relate runs: override a prediction-refinement option of the run (pr_confidence, "
+        "pr_mstar, pr_t0, pr_rows, pr_delta; `relate options` lists the values); repeatable",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from relate.predict import predict_split  # imports torch: only when predicting
 
-    count = predict_split(args.run, args.data, args.split, args.out, args.device)
+    overrides = key_values(args.pr_options, "--pr-option")
+    count = predict_split(args.run, args.data, args.split, args.out, args.device, overrides)
     print(f"{args.out}: {count} test videos of split {args.split}")
     return 0

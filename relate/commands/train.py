@@ -14,8 +14,10 @@ VARIANT_NAMES = ("rgb", "flow", "two_stream")
 """Kept in step with :data:`relate.variants.VARIANTS` (a test checks); listed here so that
 ``relate --help`` does not import torch."""
 
-RELATE_VARIANT_NAME = "relate"
-"""``--variant relate``: the RELATE model (needs ``--teacher``); not an input variant."""
+DISTILLED_NAMES = ("relate", "kd", "rkd", "gcr", "mars")
+"""Variants that learn from a frozen ``flow`` teacher (need ``--teacher``); kept in step with
+:mod:`relate.train_distilled` (a test checks)."""
+PRESET_NAMES = ("release", "paper_literal")
 
 TRAIN_PREFIX = "train."
 
@@ -44,8 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--variant",
         required=True,
-        choices=VARIANT_NAMES + (RELATE_VARIANT_NAME,),
-        help="input feature rows, or 'relate' (the RELATE model; needs --teacher)",
+        choices=VARIANT_NAMES + DISTILLED_NAMES,
+        help="rgb/flow/two_stream: input feature rows; relate (RELATE) and kd/rkd/gcr/mars "
+        "(single-branch RGB students) learn from a frozen flow teacher (need --teacher)",
     )
     parser.add_argument("--seed", required=True, type=int, help="random seed (>= 0)")
     parser.add_argument("--out", required=True, type=Path, metavar="RUN_DIR", help="run folder")
@@ -73,8 +76,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--teacher",
         type=Path,
         metavar="RUN_DIR",
-        help="--variant relate: the trained `flow` run (same segmenter, dataset, split, seed, "
-        "depth) used as the frozen teacher",
+        help="distilled variants: the trained `flow` run (same segmenter, dataset, split, seed "
+        "and the architecture the student pairs with) used as the frozen teacher",
+    )
+    parser.add_argument(
+        "--preset",
+        choices=PRESET_NAMES,
+        help="distilled variants: release (default) or paper_literal (every paper reading; "
+        "`relate options` lists them); --option values win over the preset's",
+    )
+    parser.add_argument(
+        "--bridge",
+        type=Path,
+        metavar="RUN_DIR",
+        help="relate with bridge=pretrained (paper_literal): a `relate train-bridge` run",
     )
     parser.add_argument(
         "--option",
@@ -82,8 +97,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="--variant relate: a RelateSpec option (depth=3, num_layers=4, distill=kd, "
-        "fusion=aft, segmenter.num_f_maps=16, fusion.<key>=...); repeatable",
+        help="distilled variants: an option (depth=3, distill=rkd, fusion=naive, "
+        "pr_confidence=raw, schedule=segmenter_official, ...; `relate options` lists all); "
+        "repeatable",
     )
     parser.set_defaults(handler=run)
 
@@ -131,6 +147,8 @@ def run(args: argparse.Namespace) -> int:
         training_overrides=training,
         teacher=getattr(args, "teacher", None),
         relate_options=relate_options,
+        preset=getattr(args, "preset", None),
+        bridge=getattr(args, "bridge", None),
     )
     weights = train(request)
     print(f"{weights}: {args.segmenter}/{args.variant}, split {args.split}, seed {args.seed}")
