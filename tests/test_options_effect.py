@@ -208,3 +208,14 @@ def test_paper_literal_preset() -> None:
         expand_options("kd", None, {"pr_mstar": "unimodal"})
     with pytest.raises(ValueError, match="unknown preset"):
         expand_options("relate", "paper", {})
+
+
+def test_docs_options_md_is_current() -> None:
+    from pathlib import Path
+
+    from relate.commands.options_table import HEADER, render
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "options.md"
+    assert doc.read_text(encoding="utf-8") == HEADER + "\n" + render(), (
+        "regenerate with: relate options --out docs/options.md"
+    )
