@@ -195,6 +195,27 @@ def background_labels(dataset: DatasetInfo, convention: str) -> tuple[str, ...]:
     return dataset.background
 
 
+def run_info(path: Path) -> dict[str, object] | None:
+    """What produced a ``relate predict`` .npz (segmenter, variant, epochs, options, PR), from
+    its ``__meta__``; None for other prediction formats."""
+    if Path(path).suffix != ".npz":
+        return None
+    with np.load(path, allow_pickle=False) as archive:
+        meta = _npz_meta(Path(path), archive)
+    config = meta.get("config") or {}
+    distilled = config.get("relate") or config.get("student") or {}
+    return {
+        "segmenter": (config.get("segmenter") or {}).get("name"),
+        "variant": (config.get("variant") or {}).get("name"),
+        "epochs": (config.get("training") or {}).get("epochs"),
+        "seed": config.get("seed"),
+        "preset": distilled.get("preset"),
+        "options": distilled.get("options", {}),
+        "refine": meta.get("refine"),
+        "run": meta.get("run"),
+    }
+
+
 def evaluate_split(
     data_root: Path,
     split: int,
@@ -226,6 +247,7 @@ def evaluate_split(
         "convention": convention,
         "background": list(background),
         "videos": len(loaded.videos),
+        "run": run_info(predictions_dir) if head is not None else None,
         "metrics": split_metrics,
         "per_video": per_video,
     }

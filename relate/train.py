@@ -63,6 +63,7 @@ from relate.train_distilled import (
     is_distilled,
     load_teacher,
     plan_distilled,
+    plan_teacher,
 )
 from relate.seeding import capture_rng_state, epoch_generator, restore_rng_state, seed_everything
 from relate.segmenters import Segmenter, TrainingDefaults
@@ -109,6 +110,9 @@ class TrainRequest:
     """Distilled variants: ``release`` or ``paper_literal`` (relate.presets)."""
     bridge: Path | None = None
     """``relate`` with ``bridge=pretrained``: run folder of ``relate train-bridge``."""
+    teacher_for: str | None = None
+    """``--variant flow``: train the teacher a distilled variant (with ``preset`` and
+    ``relate_options``) needs: its architecture, under the RELATE schedule (D8)."""
 
 
 # --- inputs (shared with relate.predict) ------------------------------------------------------
@@ -381,7 +385,11 @@ def plan_run(request: TrainRequest) -> RunPlan:
         known = ", ".join(segmenters.SEGMENTERS)
         raise RelateError(f"unknown segmenter {request.segmenter!r}; known: {known}")
     if is_distilled(request.variant):
+        if request.teacher_for is not None:
+            raise RelateError("--teacher-for applies to --variant flow only")
         return plan_distilled(request, dataset)
+    if request.teacher_for is not None:
+        return plan_teacher(request, dataset)
     if (request.teacher is not None or request.relate_options or request.preset is not None
             or request.bridge is not None):
         raise RelateError(

@@ -41,6 +41,7 @@ from relate.variants import (
     RELATE_VARIANT,
     RELATE_WEIGHT_DECAY,
     STUDENT_VARIANTS,
+    get_variant,
 )
 
 SCHEDULES: tuple[str, ...] = ("release", "segmenter_official")
@@ -318,6 +319,60 @@ def plan_distilled(request: Any, dataset: DatasetInfo) -> Any:
         )
     elif request.bridge is not None:
         raise RelateError("--bridge applies only to --variant relate with bridge=pretrained")
+    return RunPlan(config, layout, dataset, variant, training, classes, videos, Path(request.out))
+
+
+def plan_teacher(request: Any, dataset: DatasetInfo) -> Any:
+    """The :class:`relate.train.RunPlan` of ``--variant flow --teacher-for V``: a ``flow`` run
+    with the architecture the distilled variant ``V`` (with ``--preset`` / ``--option``)
+    pairs with, trained under that variant's schedule (D8: the RELATE schedule)."""
+    from relate.presets import expand_options
+    from relate.train import RunPlan, read_classes, resolved_config
+
+    if request.variant != "flow":
+        raise RelateError(f"--teacher-for trains a `flow` teacher, not --variant {request.variant}")
+    if not is_distilled(request.teacher_for):
+        raise RelateError(f"--teacher-for must name a distilled variant, got {request.teacher_for!r}")
+    if request.overrides or request.teacher is not None or request.bridge is not None:
+        raise RelateError("--teacher-for takes the student's --preset/--option, not --set, "
+                          "--teacher or --bridge")
+    if request.seed < 0:
+        raise RelateError(f"--seed must be >= 0, got {request.seed}")
+    layout = DatasetLayout(Path(request.data))
+    validate_dataset(layout.root, labels_only=True).raise_first_error()
+    classes = read_classes(layout)
+    videos = load_split(layout, "train", request.split)
+    try:
+        expanded = expand_options(request.teacher_for, request.preset, request.relate_options)
+    except ValueError as error:
+        raise RelateError(str(error)) from None
+    run_options = {k: expanded.model.pop(k) for k in RUN_OPTIONS if k in expanded.model}
+    key = config_key(request.teacher_for)
+    model_options = expanded.model
+    if request.teacher_for == RELATE_VARIANT.name:
+        model_options = _apply_param_budget(
+            request.segmenter, dataset.name, len(classes), model_options,
+            str(run_options.get("param_budget", "none")),
+        )
+    probe = {
+        "variant": {"name": request.teacher_for},
+        "segmenter": {"name": request.segmenter},
+        "dataset": {"name": dataset.name, "classes": classes},
+        key: {"model_options": model_options},
+    }
+    if request.teacher_for == RELATE_VARIANT.name:
+        overrides = relate_spec(probe).teacher_overrides()
+    else:
+        overrides = student_spec(probe).segmenter_overrides()
+    training = distilled_training(
+        dataset.name, request.segmenter, str(run_options.get("schedule", "release")),
+        request.epochs, request.training_overrides,
+    )
+    request = dataclasses.replace(request, overrides=overrides)
+    variant = get_variant("flow")
+    config = resolved_config(request, dataset, variant, classes, videos, training)
+    config["teacher_for"] = {"variant": request.teacher_for, "preset": request.preset,
+                             "options": dict(request.relate_options)}
     return RunPlan(config, layout, dataset, variant, training, classes, videos, Path(request.out))
 
 

@@ -171,18 +171,16 @@ def test_relate_with_asformer_and_fact(
     segmenter: str, synth: Path, runs: Path, tmp_path: Path
 ) -> None:
     if segmenter == "asformer":
-        teacher_set = ["--set", "num_decoders=1", "--set", "num_layers=2", "--set", "num_f_maps=8"]
+        widths = ["segmenter.num_f_maps=8"]
     else:
-        teacher_set = ["--set", "blocks=iU", "--set", "f_layers=2", "--set", "u_f_layers=2",
-                       "--set", "a_layers=1", "--set", "f_dim=16", "--set", "a_dim=16"]
-    teacher = runs / f"flow-{segmenter}"
-    assert main(args(synth, teacher, "flow", *teacher_set, segmenter=segmenter)) == 0
-    opts = ["--option", "depth=2", "--option", "num_layers=2", "--option", "anchor_stage=0"]
-    opts += [x for pair in (("--option", f"segmenter.{s.split('=')[0]}={s.split('=')[1]}")
-                            for s in teacher_set[1::2]
-                            if s.split("=")[0] not in ("num_decoders", "num_layers", "blocks",
-                                                       "f_layers", "u_f_layers"))
-             for x in pair]
+        widths = ["segmenter.a_layers=1", "segmenter.f_dim=16", "segmenter.a_dim=16"]
+    opts = []
+    for item in ["depth=2", "num_layers=2", "anchor_stage=0", *widths]:
+        opts += ["--option", item]
+    teacher = runs / f"flow-{segmenter}"  # --teacher-for builds the matching architecture
+    assert main(args(synth, teacher, "flow", "--teacher-for", "relate", *opts,
+                     segmenter=segmenter)) == 0
+    assert json.loads((teacher / "config.json").read_text())["teacher_for"]["variant"] == "relate"
     out = runs / f"relate-{segmenter}"
     assert main(args(synth, out, "relate", "--teacher", str(teacher), *opts,
                      segmenter=segmenter)) == 0

@@ -86,6 +86,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "`relate options` lists them); --option values win over the preset's",
     )
     parser.add_argument(
+        "--teacher-for",
+        choices=DISTILLED_NAMES,
+        help="--variant flow: train the teacher that VARIANT (with these --preset/--option) "
+        "needs: its architecture, under its schedule (D8)",
+    )
+    parser.add_argument(
         "--bridge",
         type=Path,
         metavar="RUN_DIR",
@@ -149,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
         relate_options=relate_options,
         preset=getattr(args, "preset", None),
         bridge=getattr(args, "bridge", None),
+        teacher_for=getattr(args, "teacher_for", None),
     )
     weights = train(request)
     print(f"{weights}: {args.segmenter}/{args.variant}, split {args.split}, seed {args.seed}")
