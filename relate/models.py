@@ -49,6 +49,7 @@ TRUNK_NAMES: tuple[str, ...] = ("release", "paper")
 BRIDGES: tuple[str, ...] = ("none", "pretrained", "joint")
 TEACHER_ARCHS: tuple[str, ...] = ("same_as_branch", "baseline")
 BRIDGE_PADDINGS: tuple[str, ...] = ("exclude", "include")
+RELEASE_CHANNEL_MASK_RATE = 0.3  # release: every dataset, every ASFormer role (D12)
 RELEASE_DEPTH = 3  # release: --num-stages 3 for every role (reference-relate-release.md §2.1)
 RGB_DIM = 1024
 
@@ -177,6 +178,10 @@ class RelateSpec:
             over["num_decoders"] = self.depth - 1
             if self.num_layers is not None:
                 over["num_layers"] = self.num_layers
+            # D12: the release masks 30% of the input channels on every dataset (official
+            # ASFormer: 0.5 on GTEA); segmenter.channel_mask_rate=... overrides it
+            if "channel_mask_rate" not in self.segmenter_options:
+                over["channel_mask_rate"] = RELEASE_CHANNEL_MASK_RATE
         else:  # fact: stage = block
             over["blocks"] = "i" + "u" * (self.depth - 2) + "U"
             if self.num_layers is not None:

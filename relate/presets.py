@@ -104,7 +104,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("single_branch_depth", "baseline | relate", "baseline", None, STUDENTS, "D20",
            "student depth: the RGB baseline's or RELATE's 3 stages"),
     Option("segmenter.<k>", "any segmenters.build override", "official", None, DISTILLED,
-           "D12", "e.g. segmenter.channel_mask_rate=0.5 (ASFormer)"),
+           "D12", "e.g. segmenter.channel_mask_rate=0.5 (ASFormer; RELATE's default is the "
+           "release's 0.3 on every dataset)"),
     Option("schedule", "release | segmenter_official", "release (FACT: its own)", None,
            DISTILLED, "D11", "optimiser, lr, epochs; train.<k>=v overrides one setting"),
     *_pr_rows(),

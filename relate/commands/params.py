@@ -23,8 +23,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "count). Models are built on the meta device, so nothing is allocated."
         ),
     )
-    parser.add_argument("--dataset", required=True, choices=sorted(DATASETS), help="dataset name")
-    parser.add_argument("--segmenter", required=True, choices=SEGMENTER_NAMES, help="backbone")
+    parser.add_argument("--dataset", choices=sorted(DATASETS), help="dataset name")
+    parser.add_argument("--segmenter", choices=SEGMENTER_NAMES, help="backbone")
+    parser.add_argument(
+        "--cell", dest="cells", action="append", default=[], metavar="DATASET:SEGMENTER",
+        help="instead of --dataset/--segmenter: one table per cell, in one file; repeatable",
+    )
     parser.add_argument(
         "--num-classes", type=int, help="class count (default: the dataset registry's)"
     )
@@ -49,18 +53,42 @@ def parse_options(items: list[str]) -> dict[str, str]:
     return key_values(items, "--option")
 
 
+def _cells(args: argparse.Namespace) -> list[tuple[str, str]]:
+    if args.cells:
+        if args.dataset or args.segmenter or args.num_classes:
+            raise RelateError("--cell replaces --dataset, --segmenter and --num-classes")
+        cells = []
+        for item in args.cells:
+            dataset, _, segmenter = item.partition(":")
+            if dataset not in DATASETS or segmenter not in SEGMENTER_NAMES:
+                raise RelateError(f"--cell {item!r}: expected DATASET:SEGMENTER "
+                                  f"({', '.join(sorted(DATASETS))} : {', '.join(SEGMENTER_NAMES)})")
+            cells.append((dataset, segmenter))
+        return cells
+    if not args.dataset or not args.segmenter:
+        raise RelateError("give --dataset and --segmenter, or one or more --cell")
+    return [(args.dataset, args.segmenter)]
+
+
 def run(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from relate.params import parameter_table, resolve_num_classes, to_markdown
 
     options = parse_options(args.relate_options)
-    try:
-        num_classes = resolve_num_classes(args.dataset, args.num_classes)
-        if num_classes < 1:
-            raise ValueError(f"--num-classes must be >= 1, got {num_classes}")
-        table = parameter_table(args.segmenter, args.dataset, num_classes, options)
-    except (KeyError, ValueError) as error:
-        raise RelateError(str(error.args[0] if error.args else error)) from None
-    text = to_markdown(table, args.segmenter, args.dataset, num_classes)
+    texts, tables = [], []
+    for dataset, segmenter in _cells(args):
+        try:
+            num_classes = resolve_num_classes(dataset, args.num_classes)
+            if num_classes < 1:
+                raise ValueError(f"--num-classes must be >= 1, got {num_classes}")
+            table = parameter_table(segmenter, dataset, num_classes, options)
+        except (KeyError, ValueError) as error:
+            raise RelateError(str(error.args[0] if error.args else error)) from None
+        texts.append(to_markdown(table, segmenter, dataset, num_classes))
+        tables.append(table.assign(dataset=dataset, segmenter=segmenter))
+    text = "\n".join(texts)
+    table = pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0]
     print(text, end="")
     if args.out is not None:
         csv_path = args.out.with_suffix(".csv")

@@ -1,34 +1,38 @@
-# Data stage: generate the synthetic dataset and validate it.
+# Data stage: the synthetic dataset (or downloaded real features) and its validation.
 
 
 rule synth_dataset:
     output:
-        directory(SYNTHETIC_DIR),
+        directory(f"{RESULTS}/data/synthetic"),
     params:
-        seed=config["synthetic"]["seed"],
-        videos=config["synthetic"]["videos"],
+        seed=DATA["synthetic_seed"],
+        videos=DATA["synthetic_videos"],
+        frames=DATA["synthetic_frames"],
     log:
         f"{RESULTS}/logs/synth_dataset.log",
     benchmark:
         f"{RESULTS}/benchmarks/synth_dataset.tsv"
+    threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
     shell:
-        "relate synth --out {output} --seed {params.seed} --videos {params.videos} > {log} 2>&1"
+        "relate synth --out {output} --seed {params.seed} --videos {params.videos}"
+        " --min-frames {params.frames[0]} --max-frames {params.frames[1]} > {log} 2>&1"
 
 
 rule validate_dataset:
     input:
-        SYNTHETIC_DIR,
+        data_dir_of,
     output:
-        f"{RESULTS}/validated/synthetic.txt",
+        f"{RESULTS}/validated/{{dataset}}.txt",
     log:
-        f"{RESULTS}/logs/validate_dataset.log",
+        f"{RESULTS}/logs/validate_dataset/{{dataset}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/validate_dataset.tsv"
+        f"{RESULTS}/benchmarks/validate_dataset/{{dataset}}.tsv"
+    threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=2000,
+        runtime=30,
     shell:
-        "relate validate {input} > {output} 2> {log}"
+        "relate validate {input} > {output}.tmp 2> {log} && mv {output}.tmp {output}"

@@ -1,6 +1,8 @@
 # Downloads: the standard MS-TCN features archive and the pytorch-i3d weights, verified.
 # `relate download` checks every file against its pinned checksum before use (see
-# docs/downloads.md); Breakfast has no pinned checksum, so download it by hand with --sha256.
+# docs/downloads.md). Breakfast has no pinned checksum: set config download.sha256.breakfast
+# (or download.allow_unpinned: true, which records the sha256 it saw) or the job stops with
+# a one-line error saying so.
 
 
 rule download_features:
@@ -8,12 +10,13 @@ rule download_features:
         directory("data/{dataset}"),
     params:
         cache="resources/downloads",
+        checksum=download_checksum_flags,
     log:
         "logs/download_features/{dataset}.log",
     benchmark:
         "logs/download_features/{dataset}.benchmark.tsv"
     wildcard_constraints:
-        dataset="gtea|50salads",
+        dataset="gtea|50salads|breakfast",
     message:
         "download and verify the MS-TCN features of {wildcards.dataset}"
     threads: 1
@@ -22,7 +25,7 @@ rule download_features:
         runtime=240,
     shell:
         "relate download --what features --dataset {wildcards.dataset} "
-        "--out $(dirname {output}) --cache {params.cache} > {log} 2>&1"
+        "--out $(dirname {output}) --cache {params.cache} {params.checksum} > {log} 2>&1"
 
 
 rule download_i3d_weights:

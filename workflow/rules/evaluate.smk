@@ -1,16 +1,65 @@
-# Prediction and evaluation stage (sanity baselines until the segmenters exist).
+# Prediction and evaluation: one .npz of every head per run, one metrics JSON per paper row
+# (a row = a run + a head), convention, split and seed.
+
+
+rule predict:
+    input:
+        data=data_dir_of,
+        model=f"{RESULTS}/runs/{{dataset}}/split{{split}}/{{segmenter}}/{{run}}/seed{{seed}}/model.pt",
+    output:
+        f"{RESULTS}/predictions/{{dataset}}/split{{split}}/{{segmenter}}/{{run}}/seed{{seed}}.npz",
+    params:
+        run_dir=subpath(input.model, parent=True),
+        device=config["device"],
+    log:
+        f"{RESULTS}/logs/predict/{{dataset}}/split{{split}}/{{segmenter}}/{{run}}/seed{{seed}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/predict/{{dataset}}/split{{split}}/{{segmenter}}/{{run}}/seed{{seed}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=60,
+        gpu=1,
+    shell:
+        "OMP_NUM_THREADS={threads} relate predict --run {params.run_dir} --data {input.data}"
+        " --split {wildcards.split} --out {output} --device {params.device} > {log} 2>&1"
+
+
+rule evaluate:
+    input:
+        unpack(evaluate_inputs),
+        data=data_dir_of,
+    output:
+        f"{RESULTS}/metrics/{{dataset}}/{{convention}}/split{{split}}/{{segmenter}}/{{rowslug}}/{{preset}}/seed{{seed}}.json",
+    params:
+        head=evaluate_head,
+        label=evaluate_label,
+    log:
+        f"{RESULTS}/logs/evaluate/{{dataset}}/{{convention}}/split{{split}}/{{segmenter}}/{{rowslug}}/{{preset}}/seed{{seed}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/evaluate/{{dataset}}/{{convention}}/split{{split}}/{{segmenter}}/{{rowslug}}/{{preset}}/seed{{seed}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    shell:
+        "relate evaluate --data {input.data} --dataset {wildcards.dataset}"
+        " --split {wildcards.split} --predictions {input.npz} --head {params.head}"
+        " --convention {wildcards.convention} --label '{params.label}' --seed {wildcards.seed}"
+        " --out {output} > {log} 2>&1"
 
 
 rule trivial_predict:
     input:
-        data=SYNTHETIC_DIR,
-        validated=f"{RESULTS}/validated/synthetic.txt",
+        data=f"{RESULTS}/data/synthetic",
+        valid=f"{RESULTS}/validated/synthetic.txt",
     output:
-        directory(f"{RESULTS}/predictions/synthetic/split{{split}}/{{method}}-{{rows}}"),
+        directory(f"{RESULTS}/predictions/synthetic/split{{split}}/trivial/{{method}}-{{rows}}"),
     log:
         f"{RESULTS}/logs/trivial_predict/split{{split}}-{{method}}-{{rows}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/trivial_predict/split{{split}}-{{method}}-{{rows}}.tsv"
+    threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
@@ -19,20 +68,19 @@ rule trivial_predict:
         " --rows {wildcards.rows} --out {output} > {log} 2>&1"
 
 
-rule evaluate_predictions:
+rule trivial_evaluate:
     input:
-        data=SYNTHETIC_DIR,
-        predictions=f"{RESULTS}/predictions/synthetic/split{{split}}/{{method}}-{{rows}}",
+        data=f"{RESULTS}/data/synthetic",
+        predictions=f"{RESULTS}/predictions/synthetic/split{{split}}/trivial/{{method}}-{{rows}}",
     output:
-        f"{RESULTS}/metrics/synthetic/{{convention}}/split{{split}}/{{method}}-{{rows}}.json",
+        f"{RESULTS}/metrics/synthetic/standard/split{{split}}/trivial/{{method}}-{{rows}}.json",
     log:
-        f"{RESULTS}/logs/evaluate/{{convention}}-split{{split}}-{{method}}-{{rows}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/evaluate/{{convention}}-split{{split}}-{{method}}-{{rows}}.tsv"
+        f"{RESULTS}/logs/trivial_evaluate/split{{split}}-{{method}}-{{rows}}.log",
+    threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
     shell:
         "relate evaluate --data {input.data} --dataset synthetic --split {wildcards.split}"
-        " --predictions {input.predictions} --convention {wildcards.convention}"
-        " --label {wildcards.method}-{wildcards.rows} --out {output} > {log} 2>&1"
+        " --predictions {input.predictions} --label {wildcards.method}-{wildcards.rows}"
+        " --out {output} > {log} 2>&1"

@@ -1,64 +1,53 @@
-# Segmenter runs: train (one job per dataset/split/segmenter/variant/seed), then predict.
+# Training stage: one job per (dataset, split, segmenter, run, seed). A distilled run's input
+# is its teacher's model.pt (and the bridge's), so teachers always train first. Rerunning a
+# killed job resumes from the run folder's checkpoint.pt (relate train).
 
 
-rule train_segmenter:
+rule train:
     input:
-        data=SYNTHETIC_DIR,
-        validated=f"{RESULTS}/validated/synthetic.txt",
+        unpack(train_inputs),
+        data=data_dir_of,
     output:
-        f"{RESULTS}/runs/synthetic/split{{split}}/{{segmenter}}/{{variant}}/seed{{seed}}/model.pt",
+        f"{RESULTS}/runs/{{dataset}}/split{{split}}/{{segmenter}}/{{run}}/seed{{seed}}/model.pt",
     params:
-        run_dir=subpath(output[0], parent=True),
-        epochs=epochs_option,
-        device=config["training"]["device"],
+        out=subpath(output[0], parent=True),
+        args=train_args,
+        device=config["device"],
     log:
-        f"{RESULTS}/logs/train/split{{split}}-{{segmenter}}-{{variant}}-seed{{seed}}.log",
+        f"{RESULTS}/logs/train/{{dataset}}/split{{split}}/{{segmenter}}/{{run}}/seed{{seed}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/train/split{{split}}-{{segmenter}}-{{variant}}-seed{{seed}}.tsv"
+        f"{RESULTS}/benchmarks/train/{{dataset}}/split{{split}}/{{segmenter}}/{{run}}/seed{{seed}}.tsv"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=120,
+        mem_mb=8000,
+        runtime=600,
+        gpu=1,
     shell:
-        "OMP_NUM_THREADS={threads} relate train --data {input.data} --dataset synthetic"
-        " --split {wildcards.split} --segmenter {wildcards.segmenter} --variant {wildcards.variant}"
-        " --seed {wildcards.seed} --out {params.run_dir} {params.epochs} --device {params.device}"
-        " > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} relate train --data {input.data} --dataset {wildcards.dataset}"
+        " --split {wildcards.split} --segmenter {wildcards.segmenter} --seed {wildcards.seed}"
+        " --out {params.out} --device {params.device} {params.args} > {log} 2>&1"
 
 
-rule predict_segmenter:
+rule train_bridge:
     input:
-        data=SYNTHETIC_DIR,
-        model=f"{RESULTS}/runs/synthetic/split{{split}}/{{segmenter}}/{{variant}}/seed{{seed}}/model.pt",
+        data=data_dir_of,
+        valid=f"{RESULTS}/validated/{{dataset}}.txt",
     output:
-        f"{RESULTS}/predictions/synthetic/split{{split}}/{{segmenter}}/{{variant}}/seed{{seed}}.npz",
+        f"{RESULTS}/runs/{{dataset}}/split{{split}}/bridge/seed{{seed}}/model.pt",
     params:
-        run_dir=subpath(input.model, parent=True),
-        device=config["training"]["device"],
+        out=subpath(output[0], parent=True),
+        epochs=config["bridge_epochs"],
+        device=config["device"],
     log:
-        f"{RESULTS}/logs/predict/split{{split}}-{{segmenter}}-{{variant}}-seed{{seed}}.log",
+        f"{RESULTS}/logs/train_bridge/{{dataset}}/split{{split}}/seed{{seed}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train_bridge/{{dataset}}/split{{split}}/seed{{seed}}.tsv"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=8000,
+        runtime=120,
+        gpu=1,
     shell:
-        "OMP_NUM_THREADS={threads} relate predict --run {params.run_dir} --data {input.data}"
-        " --split {wildcards.split} --out {output} --device {params.device} > {log} 2>&1"
-
-
-rule evaluate_segmenter:
-    input:
-        data=SYNTHETIC_DIR,
-        predictions=f"{RESULTS}/predictions/synthetic/split{{split}}/{{segmenter}}/{{variant}}/seed{{seed}}.npz",
-    output:
-        f"{RESULTS}/metrics/synthetic/{{convention}}/split{{split}}/{{segmenter}}-{{variant}}/seed{{seed}}.json",
-    log:
-        f"{RESULTS}/logs/evaluate/{{convention}}-split{{split}}-{{segmenter}}-{{variant}}-seed{{seed}}.log",
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    shell:
-        "relate evaluate --data {input.data} --dataset synthetic --split {wildcards.split}"
-        " --predictions {input.predictions} --convention {wildcards.convention}"
-        " --label {wildcards.segmenter}-{wildcards.variant} --seed {wildcards.seed}"
-        " --out {output} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} relate train-bridge --data {input.data}"
+        " --dataset {wildcards.dataset} --split {wildcards.split} --seed {wildcards.seed}"
+        " --out {params.out} --epochs {params.epochs} --device {params.device} > {log} 2>&1"
