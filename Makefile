@@ -22,7 +22,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --cores 2 --configfile config/demo.yaml --printshellcmds reports/demo.md
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --profile workflow/profiles/local --cores 2 \
+		--configfile config/demo.yaml
 
 clean-demo:
-	rm -rf results/demo reports/demo.md logs/demo
+	rm -rf results/demo reports/demo

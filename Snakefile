@@ -2,12 +2,14 @@
 # Every rule calls the `relate` CLI; each step also runs by hand. See README.md.
 #   snakemake --cores 8 reports/table1.md                       # the paper run (real data)
 #   snakemake --cores 2 --configfile config/demo.yaml           # every report, synthetic data
+import os
+
 from snakemake.utils import min_version
 
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+configfile: os.path.join(workflow.basedir, "config/config.yaml")
 
 
 include: "workflow/rules/common.smk"

@@ -1,11 +1,16 @@
-"""The Snakemake workflow: dry run of the demo config, full run of the smoke config."""
+"""The Snakemake workflow: dry runs of the paper and demo configs (the experiment matrix),
+schema validation, the smoke config end to end, rerun-does-nothing and resume after a kill."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -13,26 +18,57 @@ import pytest
 from conftest import REPO_ROOT
 
 BIN = Path(sys.executable).parent
+SMOKE = str(REPO_ROOT / "config/smoke.yaml")
 
 
-def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+def snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
     if shutil.which("snakemake", path=str(BIN)) is None or shutil.which("relate", path=str(BIN)) is None:
         pytest.skip("snakemake/relate console scripts are not installed beside this Python")
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     return subprocess.run(
         [str(BIN / "snakemake"), "--snakefile", str(REPO_ROOT / "Snakefile"),
          "--directory", str(workdir), *args],
-        capture_output=True, text=True, env=env, timeout=600, check=False,
+        capture_output=True, text=True, env=_env(), timeout=timeout, check=False,
     )
 
 
-def test_demo_config_dry_run_plans_every_rule(tmp_path: Path) -> None:
+def _env() -> dict[str, str]:
+    return dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
+def job_counts(stdout: str) -> dict[str, int]:
+    """The "Job stats" table of a dry run: rule -> count."""
+    counts: dict[str, int] = {}
+    block = stdout.split("Job stats:", 1)[1] if "Job stats:" in stdout else ""
+    for line in block.splitlines()[3:]:
+        match = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if not match:
+            break
+        counts[match.group(1)] = int(match.group(2))
+    return counts
+
+
+def test_paper_config_table1_needs_exactly_its_runs(tmp_path: Path) -> None:
+    result = snakemake(tmp_path, "--cores", "8", "--dry-run", "reports/table1.md")
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = job_counts(result.stdout)
+    # 3 segmenters x (4 GTEA + 5 50Salads + 4 Breakfast splits) x 3 seeds = 117 cells, each:
+    # rgb, two_stream, RELATE and its teacher trained; rgb, two_stream, RELATE predicted;
+    # 4 rows scored (RELATE twice: with and without PR)
+    assert counts == {"download_features": 3, "validate_dataset": 3, "train": 468,
+                      "predict": 351, "evaluate": 468, "table": 1, "total": 1294}
+
+
+def test_demo_config_plans_every_report(tmp_path: Path) -> None:
     result = snakemake(tmp_path, "--cores", "2", "--dry-run", "--configfile",
                        str(REPO_ROOT / "config/demo.yaml"))
     assert result.returncode == 0, result.stderr[-3000:]
-    for rule in ("synth_dataset", "validate_dataset", "trivial_predict", "evaluate_predictions",
-                 "train_segmenter", "predict_segmenter", "evaluate_segmenter", "demo_report"):
-        assert rule in result.stdout
+    counts = job_counts(result.stdout)
+    for rule in ("synth_dataset", "validate_dataset", "train", "train_bridge", "predict",
+                 "evaluate", "table", "side_conventions", "side_presets", "params_table",
+                 "fig1", "latency", "fig3", "fig4", "index", "synth_videos", "video_dataset",
+                 "trivial_predict", "sanity"):
+        assert counts.get(rule, 0) >= 1, (rule, counts)
+    assert counts["table"] == 4
 
 
 def test_config_schema_rejects_unknown_keys(tmp_path: Path) -> None:
@@ -43,16 +79,58 @@ def test_config_schema_rejects_unknown_keys(tmp_path: Path) -> None:
     assert "typo_key" in result.stderr + result.stdout
 
 
+REPORTS = ("table1.md", "table2.md", "table3.md", "table4.md", "side_conventions.md",
+           "side_presets.md", "params.md", "fig1_acc_f1.png", "fig3_latency.png",
+           "fig4_qualitative.png", "index.md", "sanity.md")
+
+
 @pytest.mark.slow
-def test_smoke_config_runs_end_to_end(tmp_path: Path) -> None:
-    result = snakemake(tmp_path, "--cores", "2", "--configfile", str(REPO_ROOT / "config/smoke.yaml"))
+def test_smoke_config_runs_end_to_end_and_rerun_does_nothing(tmp_path: Path) -> None:
+    result = snakemake(tmp_path, "--cores", "2", "--configfile", SMOKE)
     assert result.returncode == 0, result.stderr[-3000:]
-    report = tmp_path / "results/smoke/report.md"
-    text = report.read_text()
-    assert "SYNTHETIC" in text
-    rows = [line for line in text.splitlines() if line.startswith("| synthetic")]
-    # majority-all, nearest_mean-all and one run per segmenter, standard convention
-    assert sorted(row.split("|")[3].strip() for row in rows) == [
-        "asformer-two_stream", "fact-two_stream", "majority-all", "mstcn-two_stream", "nearest_mean-all"]
-    assert report.with_suffix(".csv").exists()
-    assert (tmp_path / "results/smoke/validated/synthetic.txt").read_text().count("valid;") == 1
+    reports = tmp_path / "results/smoke/reports"
+    for name in REPORTS:
+        path = reports / name
+        assert path.exists() and path.stat().st_size > 0, name
+        if name.endswith(".png"):
+            assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    table1 = (reports / "table1.md").read_text()
+    assert "SYNTHETIC" in table1 and "| `relate` " in table1.replace("  ", " ")
+    assert (reports / "table1.csv").exists()
+    index = (reports / "index.md").read_text()
+    assert "holds" in index or "does not hold" in index
+    metrics = list((tmp_path / "results/smoke/metrics").rglob("*.json"))
+    assert metrics and all("metrics" in json.loads(p.read_text()) for p in metrics)
+    features = tmp_path / "results/smoke/data/synthetic_videos_features/features"
+    assert len(list(features.glob("*.npy"))) == 2  # video -> flow -> I3D, validated
+    again = snakemake(tmp_path, "--cores", "2", "--configfile", SMOKE, "--dry-run")
+    assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+
+
+@pytest.mark.slow
+def test_killed_workflow_reruns_only_missing_jobs(tmp_path: Path) -> None:
+    target = "results/smoke/reports/table2.md"
+    plan = snakemake(tmp_path, "--cores", "1", "--configfile", SMOKE, "--dry-run", target)
+    total = job_counts(plan.stdout)["train"]
+    proc = subprocess.Popen(
+        [str(BIN / "snakemake"), "--snakefile", str(REPO_ROOT / "Snakefile"), "--directory",
+         str(tmp_path), target, "--cores", "1", "--configfile", SMOKE],
+        env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    runs = tmp_path / "results/smoke/runs"
+    deadline = time.monotonic() + 400
+    while proc.poll() is None and time.monotonic() < deadline:
+        if len(list(runs.rglob("model.pt"))) >= 2:
+            break
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGKILL)  # snakemake and the job it was running
+    proc.wait()
+    done = len(list(runs.rglob("model.pt")))
+    assert 2 <= done < total, "the workflow finished or never started before the kill"
+    replan = snakemake(tmp_path, "--cores", "1", "--configfile", SMOKE, "--dry-run",
+                       "--rerun-incomplete", target)
+    assert job_counts(replan.stdout)["train"] == total - done
+    rerun = snakemake(tmp_path, "--cores", "2", "--configfile", SMOKE, "--rerun-incomplete",
+                      target)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert (tmp_path / target).exists()

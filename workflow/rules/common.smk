@@ -23,6 +23,9 @@ EXPERIMENTS = config["experiments"]
 PRESETS = ("release", "paper_literal")
 STUDENTS = ("kd", "rkd", "gcr", "mars")
 BASELINES = ("rgb", "flow", "two_stream")
+GPU_JOBS = int(config["device"] == "cuda")
+"""gpu resource of training, prediction and latency jobs: 1 only when the config asks for CUDA
+(the code falls back to the CPU itself when no GPU is present)."""
 
 
 wildcard_constraints:
@@ -269,6 +272,28 @@ def fig3_latency(wildcards):
     """The latency JSON of Fig. 3's segmenter (its first cell)."""
     _, segmenter = EXPERIMENTS["fig3"]["cells"][0]
     return f"{RESULTS}/latency/{segmenter}.json"
+
+
+def fig3_setup(row):
+    """The latency setup of a Fig. 3 row (rgb, flow, two_stream, relate)."""
+    return parse_row(row).variant
+
+
+def fig3_metrics(wildcards):
+    """Metrics JSONs of each Fig. 3 row, keyed by setup."""
+    dataset, segmenter = cells("fig3")[0]
+    return {
+        fig3_setup(row): [
+            metrics_path(dataset, "standard", split, segmenter, row, "release", seed)
+            for split in splits(dataset) for seed in SEEDS
+        ]
+        for row in EXPERIMENTS["fig3"]["rows"]
+    }
+
+
+def fig3_metrics_flags(wildcards, input):
+    return " ".join(f"--metrics {setup}={','.join(input[setup])}"
+                    for setup in fig3_metrics(wildcards))
 
 
 def fig4_cell():

@@ -19,7 +19,7 @@ rule predict:
     resources:
         mem_mb=8000,
         runtime=60,
-        gpu=1,
+        gpu=GPU_JOBS,
     shell:
         "OMP_NUM_THREADS={threads} relate predict --run {params.run_dir} --data {input.data}"
         " --split {wildcards.split} --out {output} --device {params.device} > {log} 2>&1"

@@ -101,7 +101,7 @@ rule features:
         f"{RESULTS}/benchmarks/features/{{dataset}}/{{video}}.tsv"
     threads: 2
     resources:
-        gpu=1,
+        gpu=GPU_JOBS,
         mem_mb=8000,
         runtime=240,
     shell:

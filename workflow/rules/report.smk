@@ -2,6 +2,18 @@
 # the scorecard (reports/index.md). Every rule calls `relate report ...` / `relate params`.
 
 
+localrules:
+    table,
+    side_conventions,
+    side_presets,
+    params_table,
+    fig1,
+    fig3,
+    fig4,
+    index,
+    sanity,
+
+
 def stand_in_flag():
     """Synthetic data stands in for every paper dataset: the reports must say so."""
     return "--stand-in synthetic" if SYNTHETIC else ""
@@ -102,7 +114,7 @@ rule latency:
     resources:
         mem_mb=8000,
         runtime=120,
-        gpu=1,
+        gpu=GPU_JOBS,
     shell:
         "relate latency {params.args} --segmenter {wildcards.segmenter} --out {output}"
         " > {log} 2>&1"
@@ -110,10 +122,12 @@ rule latency:
 
 rule fig3:
     input:
+        unpack(fig3_metrics),
         latency=fig3_latency,
-        metrics=experiment_metrics("fig3"),
     output:
         report(f"{REPORTS}/fig3_latency.png", caption="../report/fig3.rst", category="Figures"),
+    params:
+        metrics=fig3_metrics_flags,
     log:
         f"{RESULTS}/logs/report/fig3.log",
     threads: 1
@@ -121,7 +135,7 @@ rule fig3:
         mem_mb=2000,
         runtime=10,
     shell:
-        "relate fig3 --latency {input.latency} --metrics {input.metrics} --out {output}"
+        "relate fig3 --latency {input.latency} {params.metrics} --out {output}"
         " > {log} 2>&1"
 
 

@@ -21,7 +21,7 @@ rule train:
     resources:
         mem_mb=8000,
         runtime=600,
-        gpu=1,
+        gpu=GPU_JOBS,
     shell:
         "OMP_NUM_THREADS={threads} relate train --data {input.data} --dataset {wildcards.dataset}"
         " --split {wildcards.split} --segmenter {wildcards.segmenter} --seed {wildcards.seed}"
@@ -46,7 +46,7 @@ rule train_bridge:
     resources:
         mem_mb=8000,
         runtime=120,
-        gpu=1,
+        gpu=GPU_JOBS,
     shell:
         "OMP_NUM_THREADS={threads} relate train-bridge --data {input.data}"
         " --dataset {wildcards.dataset} --split {wildcards.split} --seed {wildcards.seed}"
