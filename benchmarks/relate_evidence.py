@@ -9,7 +9,7 @@ RELATE with the release defaults and with ``--preset paper_literal``. Every run 
 with the standard protocol; RELATE runs both without PR (``--head joint``) and with PR
 (``--head final``). The table shows mean ± std over seeds of the split-averaged metric.
 
-    .venv/bin/python benchmarks/relate_evidence.py [--epochs 15] [--splits 1,2] [--seeds 0,1]
+    .venv/bin/python benchmarks/relate_evidence.py [--epochs 10] [--splits 1,2] [--seeds 0,1]
         [--workdir results/relate_evidence] [--out docs/relate_evidence.md]
 
 Everything runs through ``relate.cli.main`` (the CLI's code path) and resumes: an interrupted
@@ -73,7 +73,7 @@ def jobs(data: Path, work: Path, split: int, seed: int, epochs: int) -> list[dic
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--splits", default="1,2")
     parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--workdir", type=Path, default=Path("results/relate_evidence"))
