@@ -743,18 +743,12 @@ def test_download_rules_dry_run(tmp_path: Path) -> None:
     snakemake = Path(sys.executable).parent / "snakemake"
     if not snakemake.exists():
         pytest.skip("snakemake is not installed beside this Python")
-    rules = REPO_ROOT / "workflow" / "rules" / "download.smk"
 
-    def dry_run(*targets: str) -> subprocess.CompletedProcess:
-        snakefile = tmp_path / "Snakefile"
-        snakefile.write_text(f'include: "{rules}"\n')
+    def dry_run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [str(snakemake), "-n", "-p", "--cores", "1", "-s", str(snakefile), *targets],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
+            [str(snakemake), "-n", "-p", "--cores", "1", "-s", str(REPO_ROOT / "Snakefile"),
+             "--directory", str(tmp_path), *args],
+            capture_output=True, text=True, timeout=300, check=False,
         )
 
     result = dry_run("data/gtea", "resources/i3d/rgb_imagenet.pt", "resources/i3d/flow_imagenet.pt")
@@ -763,5 +757,10 @@ def test_download_rules_dry_run(tmp_path: Path) -> None:
         "relate download --what features --dataset gtea --out $(dirname data/gtea)" in result.stdout
     )
     assert "relate download --what i3d-weights --stream flow" in result.stdout
-    # Breakfast has no pinned archive, so no rule offers it: Snakemake says it cannot make it
-    assert dry_run("data/breakfast").returncode != 0
+    # Breakfast has no pinned archive: the job passes the checksum the config gives
+    plain = dry_run("data/breakfast")
+    assert plain.returncode == 0 and "--sha256" not in plain.stdout
+    config = tmp_path / "breakfast.yaml"
+    config.write_text("download:\n  sha256:\n    breakfast: " + "ab" * 32 + "\n")
+    pinned = dry_run("data/breakfast", "--configfile", str(config))
+    assert pinned.returncode == 0 and f"--sha256 {'ab' * 32}" in pinned.stdout
