@@ -105,6 +105,11 @@ def test_smoke_config_runs_end_to_end_and_rerun_does_nothing(tmp_path: Path) -> 
     assert len(list(features.glob("*.npy"))) == 2  # video -> flow -> I3D, validated
     again = snakemake(tmp_path, "--cores", "2", "--configfile", SMOKE, "--dry-run")
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+    html = tmp_path / "report.html"
+    made = snakemake(tmp_path, "--configfile", SMOKE, "--report", str(html))
+    assert made.returncode == 0, made.stderr[-2000:]
+    text = html.read_text(errors="replace")
+    assert "table1.md" in text and "fig3_latency.png" in text and "index.md" in text
 
 
 @pytest.mark.slow
