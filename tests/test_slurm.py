@@ -70,8 +70,9 @@ def planned_rules(stdout: str) -> dict[str, tuple[bool, int]]:
 def test_both_profiles_plan_the_same_jobs(tmp_path: Path) -> None:
     plans = {}
     for name in ("local", "slurm"):
+        # device=cuda: only a CUDA config asks for GPUs (the rules' gpu=GPU_JOBS)
         result = snakemake(tmp_path, "--profile", str(PROFILES / name), "--configfile", str(SMOKE),
-                           "--dry-run")
+                           "--dry-run", "--config", "device=cuda")
         assert result.returncode == 0, result.stderr[-3000:]
         assert f"Using profile {PROFILES / name}" in result.stdout + result.stderr
         plans[name] = result.stdout

@@ -134,7 +134,9 @@ def test_killed_workflow_reruns_only_missing_jobs(tmp_path: Path) -> None:
     assert 2 <= done < total, "the workflow finished or never started before the kill"
     replan = snakemake(tmp_path, "--cores", "1", "--configfile", SMOKE, "--dry-run",
                        "--rerun-incomplete", target)
-    assert job_counts(replan.stdout)["train"] == total - done
+    # the job in flight at the kill may have written model.pt before Snakemake recorded it
+    # as finished: it is then rerun (and `relate train` finds it complete); no other is
+    assert total - done <= job_counts(replan.stdout)["train"] <= total - done + 1
     rerun = snakemake(tmp_path, "--cores", "2", "--configfile", SMOKE, "--rerun-incomplete",
                       target)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
