@@ -11,10 +11,48 @@ import logging
 import sys
 from typing import Sequence
 
-from relate.commands import evaluate, params, predict, summarize, synth, train, trivial, validate
+from relate.commands import (
+    download,
+    evaluate,
+    features,
+    fig3,
+    flow,
+    latency,
+    options_table,
+    parity,
+    params,
+    predict,
+    report,
+    summarize,
+    synth,
+    synth_videos,
+    train,
+    train_bridge,
+    trivial,
+    validate,
+)
 from relate.errors import RelateError
 
-COMMANDS = (validate, synth, trivial, train, predict, evaluate, summarize, params)
+COMMANDS = (
+    validate,
+    synth,
+    trivial,
+    train,
+    train_bridge,
+    options_table,
+    predict,
+    evaluate,
+    summarize,
+    report,
+    params,
+    synth_videos,
+    flow,
+    features,
+    latency,
+    fig3,
+    download,
+    parity,
+)
 """Each module provides ``register(subparsers)``, which sets ``handler`` on its parser."""
 
 EXIT_USER_ERROR = 2
