@@ -76,6 +76,8 @@ rule trivial_evaluate:
         f"{RESULTS}/metrics/synthetic/standard/split{{split}}/trivial/{{method}}-{{rows}}.json",
     log:
         f"{RESULTS}/logs/trivial_evaluate/split{{split}}-{{method}}-{{rows}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/trivial_evaluate/split{{split}}-{{method}}-{{rows}}.tsv",
     threads: 1
     resources:
         mem_mb=1000,

@@ -126,6 +126,8 @@ rule video_dataset:
         directory(f"{RESULTS}/data/synthetic_videos_features"),
     log:
         f"{RESULTS}/logs/video_dataset.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/video_dataset.tsv",
     threads: 1
     resources:
         mem_mb=2000,

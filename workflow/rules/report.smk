@@ -30,6 +30,8 @@ rule table:
         stand_in=stand_in_flag(),
     log:
         f"{RESULTS}/logs/report/table{{table}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/report/table{{table}}.tsv",
     threads: 1
     resources:
         mem_mb=2000,
@@ -47,6 +49,8 @@ rule side_conventions:
                category="Side tables"),
     log:
         f"{RESULTS}/logs/report/side_conventions.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/report/side_conventions.tsv",
     threads: 1
     resources:
         mem_mb=2000,
@@ -63,6 +67,8 @@ rule side_presets:
                category="Side tables"),
     log:
         f"{RESULTS}/logs/report/side_presets.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/report/side_presets.tsv",
     threads: 1
     resources:
         mem_mb=2000,
@@ -78,6 +84,8 @@ rule params_table:
         cells=params_cells,
     log:
         f"{RESULTS}/logs/report/params.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/report/params.tsv",
     threads: 1
     resources:
         mem_mb=2000,
@@ -93,6 +101,8 @@ rule fig1:
         report(f"{REPORTS}/fig1_acc_f1.png", caption="../report/fig1.rst", category="Figures"),
     log:
         f"{RESULTS}/logs/report/fig1.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/report/fig1.tsv",
     threads: 1
     resources:
         mem_mb=2000,
@@ -130,6 +140,8 @@ rule fig3:
         metrics=fig3_metrics_flags,
     log:
         f"{RESULTS}/logs/report/fig3.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/report/fig3.tsv",
     threads: 1
     resources:
         mem_mb=2000,
@@ -149,6 +161,8 @@ rule fig4:
         args=fig4_args,
     log:
         f"{RESULTS}/logs/report/fig4.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/report/fig4.tsv",
     threads: 1
     resources:
         mem_mb=2000,
@@ -168,6 +182,8 @@ rule index:
         stand_in=stand_in_flag(),
     log:
         f"{RESULTS}/logs/report/index.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/report/index.tsv",
     threads: 1
     resources:
         mem_mb=2000,
@@ -184,6 +200,8 @@ rule sanity:
         f"{REPORTS}/sanity.md",
     log:
         f"{RESULTS}/logs/report/sanity.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/report/sanity.tsv",
     threads: 1
     resources:
         mem_mb=1000,
