@@ -132,6 +132,8 @@ def test_killed_workflow_reruns_only_missing_jobs(tmp_path: Path) -> None:
     proc.wait()
     done = len(list(runs.rglob("model.pt")))
     assert 2 <= done < total, "the workflow finished or never started before the kill"
+    # a SIGKILL leaves Snakemake's lock behind: `--unlock` first, as docs/workflow.md says
+    assert snakemake(tmp_path, "--configfile", SMOKE, "--unlock").returncode == 0
     replan = snakemake(tmp_path, "--cores", "1", "--configfile", SMOKE, "--dry-run",
                        "--rerun-incomplete", target)
     # the job in flight at the kill may have written model.pt before Snakemake recorded it
