@@ -125,10 +125,11 @@ def format_summary(report: dict) -> str:
     rows = []
     for setup, summary in report["setups"].items():
         medians = {s["stage"]: s["median_s"] for s in summary["stages"]}
-        rows.append([setup] + [f"{medians[s]:.3f}" if s in medians else "" for s in STAGES]
+        rows.append([setup] + [f"{medians[s]:.4g}" if s in medians else "" for s in STAGES]
                     + [f"{summary['total_median_s']:.2f}",
                        "yes" if summary["extrapolated"] else "no"])
-    table = tabulate(rows, headers=["setup", *STAGES, "total s", "extrapolated"], tablefmt="github")
+    table = tabulate(rows, headers=["setup", *STAGES, "total s", "extrapolated"],
+                     tablefmt="github", disable_numparse=True)
     ratio = report["ratios"].get("two_stream_over_relate")
     if ratio is not None:
         table += f"\ntwo_stream / relate total time: {ratio:.1f}x"
