@@ -115,14 +115,16 @@ def main() -> int:
     summary = per_seed.groupby(level="variant", sort=False).agg(["mean", "std"])
     rows = []
     for variant in summary.index:
-        cells = [f"{summary.loc[variant, (m, 'mean')]:.1f} ± {summary.loc[variant, (m, 'std')]:.1f}"
+        cells = [f"{summary.loc[variant, (m, 'mean')]:.1f}" + (
+                     f" ± {summary.loc[variant, (m, 'std')]:.1f}" if len(seeds) > 1 else "")
                  for m in METRICS]
         rows.append([variant, *cells])
+    spread = ("mean ± std over seeds of the split-averaged metric. " if len(seeds) > 1
+              else "one seed: the split-averaged metric, no std. ")
     header = (
         f"Default synthetic dataset (`relate synth --seed 0`), MS-TCN, splits {splits}, seeds "
         f"{seeds}, {args.epochs} epochs for every run (bridge: 100). Standard MS-TCN protocol; "
-        "mean ± std over seeds of the split-averaged metric. "
-        f"torch {torch.__version__}, {platform.processor() or platform.machine()}, "
+        f"{spread}torch {torch.__version__}, {platform.processor() or platform.machine()}, "
         f"{torch.get_num_threads()} threads."
     )
     text = header + "\n\n" + tabulate(
