@@ -53,3 +53,21 @@ def write_tiny_dataset(root: Path, feature_rows: int = 2048) -> Path:
 @pytest.fixture
 def tiny_dataset(tmp_path: Path) -> Path:
     return write_tiny_dataset(tmp_path / "tiny")
+
+
+def kill_after_first_checkpoint(command: list[str], run_dir: Path, env: dict[str, str],
+                                timeout: float = 180.0) -> None:
+    """Start ``relate train`` (``command``) writing ``run_dir`` and SIGKILL it as soon as its
+    first checkpoint.pt appears (or it exits, or ``timeout`` passes)."""
+    import signal
+    import subprocess
+    import time
+
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout
+    while (not (run_dir / "checkpoint.pt").exists() and proc.poll() is None
+           and time.monotonic() < deadline):
+        time.sleep(0.005)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()

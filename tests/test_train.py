@@ -6,17 +6,15 @@ import json
 import math
 import os
 import random
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, kill_after_first_checkpoint
 from relate.checkpoint import load_checkpoint, load_weights, save_bytes
 from relate.cli import main
 from relate.commands.train import VARIANT_NAMES, parse_settings
@@ -237,14 +235,7 @@ def test_resume_after_sigkill_equals_uninterrupted(synth: Path, tmp_path: Path) 
     quiet = {"env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     whole = subprocess.Popen(command(tmp_path / "whole"), **quiet)  # the reference, meanwhile
     run = tmp_path / "killed"
-    proc = subprocess.Popen(command(run), **quiet)
-    deadline = time.monotonic() + 120
-    while (
-        not (run / "checkpoint.pt").exists() and proc.poll() is None and time.monotonic() < deadline
-    ):
-        time.sleep(0.005)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill_after_first_checkpoint(command(run), run, env, timeout=120)
     assert not (run / "model.pt").exists(), "the run finished before it could be killed"
     done = load_checkpoint(run / "checkpoint.pt")["epoch"]
     assert 1 <= done < 4

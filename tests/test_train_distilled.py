@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from conftest import kill_after_first_checkpoint
 from relate.checkpoint import load_checkpoint
 from relate.cli import main
 from relate.data.synthetic import SynthConfig, generate_dataset
@@ -214,14 +213,7 @@ def test_relate_resume_after_sigkill(synth: Path, flow3: Path, tmp_path: Path) -
     quiet = {"env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     whole = subprocess.Popen(command(tmp_path / "whole"), **quiet)
     run = tmp_path / "killed"
-    proc = subprocess.Popen(command(run), **quiet)
-    deadline = time.monotonic() + 180
-    while not (run / "checkpoint.pt").exists() and proc.poll() is None and (
-        time.monotonic() < deadline
-    ):
-        time.sleep(0.005)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill_after_first_checkpoint(command(run), run, env, timeout=180)
     assert not (run / "model.pt").exists(), "the run finished before it could be killed"
     done = load_checkpoint(run / "checkpoint.pt")["epoch"]
     assert 1 <= done < 4
