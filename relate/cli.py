@@ -1,7 +1,10 @@
 """The ``relate`` command line: one subcommand per module in :mod:`relate.commands`.
 
 Every Snakemake rule calls one of these subcommands, and each also runs by hand.
-Expected failures (:class:`relate.errors.RelateError`) print one line to stderr and exit 2.
+Expected failures print one line, ``error: <path>: <problem>``, to stderr and exit 2: a
+:class:`relate.errors.RelateError`, or an ``OSError`` that names a file (a folder where a
+file is written, a full disk, no permission). Other exceptions are bugs and keep their
+traceback.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from relate.commands import (
     trivial,
     validate,
 )
-from relate.errors import RelateError
+from relate.errors import RelateError, describe_os_error
 
 COMMANDS = (
     validate,
@@ -86,6 +89,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args))
     except RelateError as error:
         print(f"error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except OSError as error:
+        line = describe_os_error(error)
+        if line is None:
+            raise
+        print(f"error: {line}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

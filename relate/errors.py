@@ -16,3 +16,13 @@ class DataError(RelateError):
         self.path = Path(path)
         self.problem = problem
         super().__init__(f"{path}: {problem}")
+
+
+def describe_os_error(error: OSError) -> str | None:
+    """``<path>: <problem>`` for an ``OSError`` that names a file; None when it names none."""
+    if error.filename is None:
+        return None
+    problem = error.strerror or str(error)
+    if error.filename2 is not None:
+        return f"{error.filename}: {problem} (with {error.filename2})"
+    return f"{error.filename}: {problem}"

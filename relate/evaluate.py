@@ -17,6 +17,7 @@ repeated x2). Scoring uses :func:`relate.metrics.score_split`.
 
 from __future__ import annotations
 
+import errno
 import json
 import zipfile
 from dataclasses import dataclass
@@ -79,12 +80,22 @@ def find_prediction(folder: Path, video: str) -> Path:
     return found[0]
 
 
+def _missing(path: Path, what: str) -> str:
+    """Why ``path`` cannot be opened: a symlink loop, or it does not exist."""
+    try:
+        path.stat()
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return f"{what} is a symlink loop (too many levels of symbolic links)"
+    return f"{what} does not exist"
+
+
 def _npz_meta(path: Path, archive: np.lib.npyio.NpzFile) -> dict:
     if NPZ_META_KEY not in archive.files:
         raise DataError(path, f"no {NPZ_META_KEY!r} entry (not written by `relate predict`?)")
     try:
         meta = json.loads(str(archive[NPZ_META_KEY].item()))
-    except (ValueError, TypeError) as error:
+    except (ValueError, TypeError, OSError, EOFError, zipfile.BadZipFile) as error:
         raise DataError(path, f"unreadable {NPZ_META_KEY!r} entry ({error})") from None
     if not isinstance(meta, dict) or not isinstance(meta.get("classes"), dict):
         raise DataError(path, f"{NPZ_META_KEY!r} entry lacks the classes (id -> name)")
@@ -104,7 +115,7 @@ def read_npz_predictions(
     mapping.txt, another split, a missing head or video, or a (C, T) array of the wrong shape.
     """
     if not path.is_file():
-        raise DataError(path, "predictions file does not exist")
+        raise DataError(path, _missing(path, "predictions file"))
     try:
         archive = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
@@ -137,7 +148,10 @@ def read_npz_predictions(
             key = f"{video}/{head}"
             if key not in archive.files:
                 raise DataError(path, f"no predictions for test video {video!r} (key {key!r})")
-            probs = archive[key]
+            try:
+                probs = archive[key]
+            except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+                raise DataError(path, f"unreadable or corrupt member {key!r} ({error})") from None
             if probs.ndim != 2 or probs.shape[0] != len(id_to_name) or probs.shape[1] == 0:
                 expected = f"({len(id_to_name)}, T)"
                 raise DataError(path, f"{key!r} has shape {probs.shape}, expected {expected}")
@@ -162,7 +176,7 @@ def load_split_predictions(
     # the validator's own checks and messages; `relate validate` covers the whole dataset.
     is_npz = predictions_dir.suffix == ".npz" and not predictions_dir.is_dir()
     if not is_npz and not predictions_dir.is_dir():
-        raise DataError(predictions_dir, "predictions folder does not exist")
+        raise DataError(predictions_dir, _missing(predictions_dir, "predictions folder"))
     mapping = read_mapping(layout.mapping_path)
     id_to_name = {class_id: name for name, class_id in mapping.items()}
     videos = load_split(layout, "test", split)

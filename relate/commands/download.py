@@ -9,7 +9,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from relate.download.fetch import FetchOptions
-from relate.download.http import HttpOptions
+from relate.download.http import MAX_BYTES, HttpOptions
 from relate.download.install import (
     RECEIPT,
     Installed,
@@ -113,6 +113,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="resumptions after a dropped connection, per URL (default: 3)",
     )
     parser.add_argument(
+        "--max-bytes",
+        type=int,
+        default=MAX_BYTES,
+        metavar="N",
+        help=f"largest download accepted, declared or streamed (default: {MAX_BYTES})",
+    )
+    parser.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -141,8 +148,8 @@ def _check_args(args: argparse.Namespace) -> None:
             )
         if args.stream:
             raise RelateError(f"--stream applies only to --what i3d-weights, not {args.what}")
-    if args.retries < 0 or args.timeout <= 0:
-        raise RelateError("--retries must be >= 0 and --timeout > 0")
+    if args.retries < 0 or args.timeout <= 0 or args.max_bytes <= 0:
+        raise RelateError("--retries must be >= 0, --timeout and --max-bytes > 0")
 
 
 def _describe(item: Installed, what: str) -> str:
@@ -191,7 +198,12 @@ def run(args: argparse.Namespace) -> int:
         sha256=parse_sha256(args.sha256) if args.sha256 else None,
         allow_unpinned=args.allow_unpinned,
         force=args.force,
-        http=HttpOptions(timeout=args.timeout, retries=args.retries, progress=progress),
+        http=HttpOptions(
+            timeout=args.timeout,
+            retries=args.retries,
+            progress=progress,
+            max_bytes=args.max_bytes,
+        ),
     )
     out = args.out if args.out is not None else DEFAULT_OUT[args.what]
     if args.what == "features":

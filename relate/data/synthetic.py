@@ -136,6 +136,10 @@ class SynthConfig:
     """Norm of a burst's motion relative to an action's motion."""
 
     def __post_init__(self) -> None:
+        if self.pairs_per_activity == (2, 4) and self.n_motion_pairs < 4:
+            # The default range follows a smaller n_motion_pairs instead of failing on it.
+            hi = max(1, self.n_motion_pairs)
+            object.__setattr__(self, "pairs_per_activity", (min(2, hi), hi))
         lo_pairs, hi_pairs = self.pairs_per_activity
         checks = [
             (self.n_videos >= 1, "n_videos must be >= 1"),

@@ -30,11 +30,31 @@ CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
+class ExtractLimits:
+    """Caps checked while members are streamed out (declared sizes can lie).
+
+    Attributes:
+        max_ratio: largest uncompressed/compressed ratio, per member and for the archive.
+        ratio_floor: ratios are only judged once this many bytes were written (small,
+            very regular text files compress well and are harmless).
+        max_total: largest total of uncompressed bytes extracted from one archive.
+    """
+
+    max_ratio: float = 100.0
+    ratio_floor: int = 1 << 20
+    max_total: int = 200 * 10**9
+
+
+@dataclass(frozen=True)
 class Member:
-    """A regular file inside an archive: its normalised POSIX name and declared size."""
+    """A regular file inside an archive: its normalised POSIX name and declared size.
+
+    ``packed`` is its compressed size in a zip; None in a tar (compressed as a whole).
+    """
 
     name: str
     size: int
+    packed: int | None = None
 
 
 def _unsafe_name(name: str) -> str | None:
@@ -69,7 +89,7 @@ def _zip_members(archive: Path) -> list[Member]:
             if problem is not None:
                 raise DataError(archive, f"refusing archive: {problem}: {info.filename!r}")
             if not info.is_dir() and kind != stat.S_IFDIR:
-                members.append(Member(_normalise(info.filename), info.file_size))
+                members.append(Member(_normalise(info.filename), info.file_size, info.compress_size))
     return members
 
 
@@ -153,19 +173,37 @@ def _safe_target(root: Path, relative: str) -> Path:
     return target
 
 
+def _over_limits(
+    member: Member, written: int, total: int, packed_total: int, limits: ExtractLimits
+) -> str | None:
+    """Why extraction must stop after ``written`` bytes of ``member`` (``total`` in all)."""
+    if written > member.size:
+        return f"more than its declared {member.size} bytes"
+    if total > limits.max_total:
+        return f"archive expands past {limits.max_total} bytes"
+    if written > limits.ratio_floor and member.packed is not None:
+        if written > limits.max_ratio * max(member.packed, 1):
+            return f"compression ratio above {limits.max_ratio:g}"
+    if total > limits.ratio_floor and total > limits.max_ratio * packed_total:
+        return f"archive compression ratio above {limits.max_ratio:g}"
+    return None
+
+
 def extract_selected(
     archive: str | Path,
     plan: Mapping[str, str],
     dest: str | Path,
     extra_files: Mapping[str, bytes] | None = None,
     progress: bool = False,
+    limits: ExtractLimits = ExtractLimits(),
 ) -> int:
     """Extract the members in ``plan`` (member name -> path relative to ``dest``) atomically.
 
     The whole archive is checked first (:func:`list_members`). Files are written into a
     temporary sibling of ``dest`` that replaces ``dest`` only when every member was written
     with its declared size; ``extra_files`` (relative path -> bytes, e.g. a receipt) are
-    added to the same folder before the rename. Returns the number of bytes extracted.
+    added to the same folder before the rename. ``limits`` (ratio and size caps) are
+    checked on the bytes actually read. Returns the number of bytes extracted.
     """
     archive, dest = Path(archive), Path(dest)
     members = {m.name: m for m in list_members(archive)}
@@ -175,7 +213,32 @@ def extract_selected(
     if len(set(plan.values())) != len(plan):
         raise DataError(archive, "two members map to the same destination file")
     needed = sum(members[name].size for name in plan)
+    if needed > limits.max_total:
+        raise DataError(
+            archive, f"refusing archive: declares {needed} bytes, more than {limits.max_total}"
+        )
+    created = not dest.parent.exists()
     dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return _extract(archive, members, plan, dest, extra_files, progress, limits, needed)
+    except BaseException:
+        if created and not any(dest.parent.iterdir()):
+            dest.parent.rmdir()
+        raise
+
+
+def _extract(
+    archive: Path,
+    members: Mapping[str, Member],
+    plan: Mapping[str, str],
+    dest: Path,
+    extra_files: Mapping[str, bytes] | None,
+    progress: bool,
+    limits: ExtractLimits,
+    needed: int,
+) -> int:
+    """The body of :func:`extract_selected` once the plan is checked."""
+    packed_total = max(archive.stat().st_size, 1)
     free = shutil.disk_usage(dest.parent).free
     if needed > free:
         raise DataError(
@@ -206,10 +269,16 @@ def extract_selected(
                 target = _safe_target(tmp, plan[name])
                 target.parent.mkdir(parents=True, exist_ok=True)
                 written = 0
+                member = members[name]
                 with open(target, "xb") as out:
                     while chunk := stream.read(CHUNK):  # type: ignore[attr-defined]
-                        out.write(chunk)
                         written += len(chunk)
+                        problem = _over_limits(
+                            member, written, written_total + written, packed_total, limits
+                        )
+                        if problem is not None:
+                            raise DataError(archive, f"refusing archive: member {name!r}: {problem}")
+                        out.write(chunk)
                         bar.update(len(chunk))
                 if written != members[name].size:
                     raise DataError(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
-from relate.download.http import HttpOptions, download
+from relate.download.http import HttpOptions, download, url_scheme
 from relate.download.sources import Checksum, Source
 from relate.download.verify import file_digest, matching_checksum
 from relate.errors import DataError, RelateError
@@ -180,6 +180,7 @@ def obtain_local(path: Path, known: Sequence[Checksum], options: FetchOptions) -
 
 def url_source(url: str) -> Source:
     """A one-mirror source for ``--url``; its cache name is keyed by the URL."""
+    url_scheme(url)
     name = PurePosixPath(unquote(urlsplit(url).path)).name
     safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name).lstrip(".") or "download"
     key = hashlib.sha256(url.encode()).hexdigest()[:12]

@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
 USER_AGENT = "relate-repro (python urllib)"
+MAX_BYTES = 100 * 10**9
+"""Default cap on one download (Zenodo's data.zip, the largest source, is about 30 GB)."""
 
 
 @dataclass(frozen=True)
@@ -40,12 +42,15 @@ class HttpOptions:
         retries: resumptions after a dropped connection, per URL.
         backoff: seconds before the first resumption (doubled each time, at most 30).
         progress: show a tqdm bar on stderr.
+        max_bytes: largest body accepted, declared or streamed (a source's exact size,
+            when known, is the cap instead).
     """
 
     timeout: float = 60.0
     retries: int = 3
     backoff: float = 2.0
     progress: bool = False
+    max_bytes: int = MAX_BYTES
 
 
 class _Dropped(Exception):
@@ -55,6 +60,18 @@ class _Dropped(Exception):
 def _clean(reason: object) -> str:
     """An exception's text on one line."""
     return " ".join(str(reason).split()) or type(reason).__name__
+
+
+def url_scheme(url: str) -> str:
+    """The lower-case scheme of ``url``; RelateError naming it when it cannot be parsed."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as error:
+        raise RelateError(f"{url}: malformed URL ({_clean(error)})") from None
+    if parts.scheme.lower() in ("http", "https") and not parts.hostname:
+        raise RelateError(f"{url}: malformed URL (no host)")
+    return parts.scheme.lower()
 
 
 def _content_range(header: str | None) -> tuple[int | None, int | None]:
@@ -136,9 +153,13 @@ def _attempt(url: str, part: Path, options: HttpOptions, expected_size: int | No
             raise RelateError(f"{url}: unexpected HTTP status {status}")
         if expected_size is not None and total is not None and total != expected_size:
             raise RelateError(f"{url}: server announces {total} bytes, expected {expected_size}")
+        cap = expected_size if expected_size is not None else options.max_bytes
+        if total is not None and total > cap:
+            raise RelateError(f"{url}: server announces {total} bytes, more than the cap of {cap}")
         if total is not None:
             _check_space(part, total - offset, url)
         total = total if total is not None else expected_size
+        received = offset
 
         with (
             open(part, mode) as out,
@@ -162,6 +183,11 @@ def _attempt(url: str, part: Path, options: HttpOptions, expected_size: int | No
                     raise _Dropped() from None
                 if not chunk:
                     break
+                received += len(chunk)
+                if received > cap:
+                    out.close()
+                    part.unlink()
+                    raise RelateError(f"{url}: body exceeds the cap of {cap} bytes")
                 out.write(chunk)
                 bar.update(len(chunk))
 
@@ -185,7 +211,7 @@ def download(
     Raises RelateError (one line naming ``url``) for an unreachable host, an HTTP error or
     a body that keeps ending early; in the last case ``part`` is kept for the next run.
     """
-    scheme = urlsplit(url).scheme.lower()
+    scheme = url_scheme(url)
     if scheme not in ("http", "https"):
         raise RelateError(f"{url}: only http:// and https:// URLs are supported")
     part = Path(part)

@@ -8,6 +8,7 @@ under that folder are taken. Video archives: files with a video extension, named
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from pathlib import PurePosixPath
@@ -15,6 +16,8 @@ from pathlib import PurePosixPath
 from relate.download.extract import Member
 from relate.download.sources import DATASET_NAMES
 from relate.errors import DataError
+
+logger = logging.getLogger(__name__)
 
 LAYOUT = (
     re.compile(r"features/[^/]+\.npy"),
@@ -65,12 +68,20 @@ def select_dataset(archive: str, members: list[Member], dataset: str) -> dict[st
     """
     prefix = _pick_folder(archive, members, dataset)
     plan = {}
+    dropped = []
     for member in members:
         if not member.name.startswith(prefix) or _ignored(member.name):
             continue
         relative = member.name[len(prefix) :]
         if any(pattern.fullmatch(relative) for pattern in LAYOUT):
             plan[member.name] = relative
+        else:
+            dropped.append(member.name)
+    if dropped:
+        logger.warning(
+            "%s: %d members outside the MS-TCN layout not installed (first: %s)",
+            archive, len(dropped), dropped[0],
+        )
     where = prefix or "the archive root"
     for folder, what in (("features/", ".npy"), ("groundTruth/", ".txt"), ("splits/", ".bundle")):
         if not any(rel.startswith(folder) for rel in plan.values()):

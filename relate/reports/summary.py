@@ -21,11 +21,21 @@ def read_metrics(path: Path) -> dict:
     """One ``relate evaluate`` JSON file; ``DataError`` if unreadable or incomplete."""
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
-        raise DataError(path, f"cannot read metrics JSON ({error})") from None
+    except OSError as error:
+        raise DataError(path, f"cannot read metrics JSON ({error.strerror or error})") from None
+    except UnicodeDecodeError as error:
+        raise DataError(path, f"metrics JSON is not UTF-8 ({error.reason} at byte {error.start})") from None
+    except json.JSONDecodeError as error:
+        raise DataError(path, f"invalid metrics JSON ({error})") from None
+    if not isinstance(record, dict):
+        raise DataError(path, f"metrics JSON must be an object, got {type(record).__name__}")
     missing = [key for key in ("dataset", "split", "convention", "metrics", "synthetic") if key not in record]
     if missing:
         raise DataError(path, f"not a `relate evaluate` output: missing {missing}")
+    if not isinstance(record["metrics"], dict) or not all(
+        isinstance(record["metrics"].get(m), (int, float)) for m in METRIC_COLUMNS
+    ):
+        raise DataError(path, f"'metrics' must map each of {list(METRIC_COLUMNS)} to a number")
     return record
 
 
@@ -81,6 +91,7 @@ def write_summary(paths: list[Path], out_md: Path, title: str) -> pd.DataFrame:
             for mean, std, seeds in zip(table[metric], table[f"{metric} std"], table["seeds"])
         ]
     body = tabulate(shown, headers="keys", tablefmt="github", showindex=False)
-    io.write_text(out_md, "\n".join(header) + "\n" + body + "\n")
-    io.write_text(out_md.with_suffix(".csv"), table.to_csv(index=False, float_format="%.4f"))
+    with io.atomic_path(out_md) as tmp_md, io.atomic_path(out_md.with_suffix(".csv")) as tmp_csv:
+        tmp_md.write_text("\n".join(header) + "\n" + body + "\n", encoding="utf-8")
+        tmp_csv.write_text(table.to_csv(index=False, float_format="%.4f"), encoding="utf-8")
     return table
