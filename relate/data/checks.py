@@ -8,7 +8,10 @@ problem descriptions (without the path, which the caller prefixes) and the parse
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -34,14 +37,37 @@ def parse_bundle_name(name: str) -> tuple[str, int] | None:
     return (match.group(1), int(match.group(2))) if match else None
 
 
-def read_text_lines(path: Path) -> tuple[list[str], list[str]]:
-    """Lines of a UTF-8 text file without line endings; problems if unreadable."""
-    if not path.exists():
-        return ["file does not exist"], []
-    if not path.is_file():
-        return ["is not a regular file"], []
+def regular_file_problem(path: Path) -> str | None:
+    """Why ``path`` is not an existing regular file (None if it is); never opens it."""
     try:
-        text = path.read_text(encoding="utf-8")
+        info = os.stat(path)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return "symlink loop"
+        if error.errno in (errno.ENOENT, errno.ENOTDIR):
+            return "file does not exist"
+        return f"cannot be read ({error.strerror})"
+    if not stat.S_ISREG(info.st_mode):
+        return "is not a regular file"
+    return None
+
+
+def bundle_entry_problem(video: str) -> str | None:
+    """Why a bundle entry is not a plain video id (None if it is)."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in video):
+        return "contains a control character"
+    if "/" in video or "\\" in video or video in (".", "..") or os.path.isabs(video):
+        return "is not a plain video id (path separator, '..' or absolute path)"
+    return None
+
+
+def read_text_lines(path: Path) -> tuple[list[str], list[str]]:
+    """Lines of a UTF-8 text file (a leading BOM is ignored); problems if unreadable."""
+    problem = regular_file_problem(path)
+    if problem:
+        return [problem], []
+    try:
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
         return [f"not valid UTF-8 text (byte {error.start})"], []
     except OSError as error:
@@ -97,6 +123,10 @@ def parse_bundle(path: Path) -> tuple[list[str], list[str]]:
         if not entry:
             continue
         video = entry[: -len(".txt")] if entry.endswith(".txt") else entry
+        bad = bundle_entry_problem(video)
+        if bad:
+            problems.append(f"entry {entry!r} {bad}")
+            continue
         if video in seen:
             duplicates.append(video)
             continue
@@ -136,8 +166,9 @@ def open_feature_array(
     path: Path, mmap: bool = True, expected_rows: int = 2048
 ) -> tuple[list[str], np.ndarray | None]:
     """Open a ``(expected_rows, T)`` .npy feature file, checking its header and shape."""
-    if not path.exists():
-        return ["file does not exist"], None
+    problem = regular_file_problem(path)
+    if problem:
+        return [problem], None
     try:
         array = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except (ValueError, OSError, EOFError) as error:
@@ -179,6 +210,18 @@ def check_feature_values(array: np.ndarray) -> list[str]:
         assert first is not None
         return [f"{bad_total} non-finite value(s) (NaN/inf), first at row {first[0]}, frame {first[1]}"]
     return []
+
+
+def class_id_problems(mapping: dict[str, int]) -> list[str]:
+    """A problem unless the class ids are exactly 0..K-1; names the missing ids."""
+    ids = sorted(mapping.values())
+    if not ids or ids == list(range(len(ids))):
+        return []
+    missing = sorted(set(range(max(ids) + 1)) - set(ids))
+    return [
+        f"class ids must be 0..{len(ids) - 1} without gaps; ids run {ids[0]}..{ids[-1]}, "
+        f"missing {list_some([str(i) for i in missing])}"
+    ]
 
 
 def length_mismatch_message(features_len: int, labels_len: int) -> str:

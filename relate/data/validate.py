@@ -108,7 +108,7 @@ def validate_dataset(
 
 def _check_mapping(layout: DatasetLayout, report: ValidationReport) -> dict[str, int] | None:
     problems, mapping = checks.parse_mapping(layout.mapping_path)
-    for problem in problems:
+    for problem in problems or checks.class_id_problems(mapping):
         report.error(layout.mapping_path, problem)
     report.classes = len(mapping)
     # Labels are checked against the mapping only when it was read cleanly enough to trust.
@@ -170,7 +170,8 @@ def _check_video(
     report: ValidationReport,
 ) -> None:
     label_path = layout.label_path(video)
-    if not label_path.exists():
+    missing = checks.regular_file_problem(label_path)
+    if missing == "file does not exist":
         report.error(label_path, f"missing groundTruth file for video {video!r} listed in {bundle}")
         labels_len = None
     else:
@@ -181,7 +182,7 @@ def _check_video(
     if labels_only:
         return
     feature_path = layout.feature_path(video)
-    if not feature_path.exists():
+    if checks.regular_file_problem(feature_path) == "file does not exist":
         report.error(feature_path, f"missing feature file for video {video!r} listed in {bundle}")
         return
     problems, array = checks.open_feature_array(feature_path, mmap=True, expected_rows=feature_rows)
