@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from relate import io
+from relate import integrity, io
 from relate.checkpoint import (
     canonical_json,
     load_checkpoint,
@@ -43,6 +43,7 @@ from relate.data.validate import validate_dataset
 from relate.distill import ModalityBridge, bridge_loss
 from relate.errors import DataError, RelateError
 from relate.provenance import provenance
+from relate.run_lock import locked_run_dir
 from relate.seeding import capture_rng_state, epoch_generator, restore_rng_state, seed_everything
 from relate.variants import RELATE_VARIANT
 
@@ -129,13 +130,22 @@ def train_bridge(request: BridgeRequest) -> Path:
     validate_dataset(layout.root, labels_only=True).raise_first_error()
     videos = load_split(layout, "train", request.split)
     config = _config(request, videos, dataset.sample_rate)
+    device = resolve_device(request.device)
+    with locked_run_dir(request.out):
+        return _train_bridge_locked(request, dataset.sample_rate, layout, videos, config, device)
+
+
+def _train_bridge_locked(
+    request: BridgeRequest, sample_rate: int, layout: DatasetLayout, videos: list[str],
+    config: dict[str, Any], device: torch.device,
+) -> Path:
+    """The part of :func:`train_bridge` that runs while the run folder is locked."""
     out = Path(request.out)
     _check_existing(out, config)
     if (out / WEIGHTS_FILE).exists() and not (out / CHECKPOINT_FILE).exists():
         logger.info("%s is complete; nothing to do", out / WEIGHTS_FILE)
         return out / WEIGHTS_FILE
-    blocks = _load_blocks(layout, videos, dataset.sample_rate)
-    device = resolve_device(request.device)
+    blocks = _load_blocks(layout, videos, sample_rate)
     seed_everything(request.seed)
     bridge = ModalityBridge(config["bridge"]["in_dim"], hidden=request.hidden).to(device)
     optimizer = torch.optim.Adam(bridge.parameters(), lr=request.lr)
@@ -175,7 +185,7 @@ def train_bridge(request: BridgeRequest) -> Path:
             bar.set_postfix_str(f"mse {total:.4f}")
     io.write_text(out / LOG_FILE, "".join(json.dumps(h) + "\n" for h in history))
     save_weights(out / WEIGHTS_FILE, bridge)
-    (out / CHECKPOINT_FILE).unlink(missing_ok=True)
+    integrity.remove(out / CHECKPOINT_FILE)
     return out / WEIGHTS_FILE
 
 

@@ -34,6 +34,7 @@ from typing import Any
 
 import torch
 
+from relate import integrity
 from relate.errors import DataError
 from relate.io import atomic_path
 
@@ -42,18 +43,24 @@ CHECKPOINT_KEYS = ("format", "epoch", "config", "model", "optimizer", "scheduler
 
 
 def save_bytes(path: str | Path, obj: Any) -> None:
-    """``torch.save(obj)`` to ``path`` atomically, with content-only bytes."""
+    """``torch.save(obj)`` to ``path`` atomically, with content-only bytes, then its sha256
+    sidecar (:mod:`relate.integrity`)."""
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         fh.write(buffer.getbuffer())
+    integrity.record(path)
 
 
 def load_safely(path: str | Path, what: str) -> Any:
-    """``torch.load(path, weights_only=True)`` on CPU; ``DataError`` naming the file on failure."""
+    """``torch.load(path, weights_only=True)`` on CPU after the integrity checks;
+    ``DataError`` naming the file on failure."""
     path = Path(path)
+    if path.is_dir():
+        raise DataError(path, f"{what} is a directory, not a file")
     if not path.is_file():
         raise DataError(path, f"{what} does not exist")
+    integrity.verify(path, what)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except (
@@ -106,11 +113,20 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
             path,
             f"checkpoint format {state['format']!r} is not supported (expected {FORMAT_VERSION})",
         )
-    if (
-        not isinstance(state["epoch"], int)
-        or state["epoch"] < 0
-        or len(state["history"]) != state["epoch"]
-    ):
+    types = {"epoch": int, "config": str, "model": Mapping, "optimizer": Mapping, "rng": Mapping,
+             "history": list}
+    for key, kind in types.items():
+        if not isinstance(state[key], kind) or (kind is int and isinstance(state[key], bool)):
+            raise DataError(
+                path, f"checkpoint field {key!r} has type {type(state[key]).__name__}"
+            )
+    if state["scheduler"] is not None and not isinstance(state["scheduler"], Mapping):
+        raise DataError(
+            path, f"checkpoint field 'scheduler' has type {type(state['scheduler']).__name__}"
+        )
+    if not all(isinstance(line, Mapping) for line in state["history"]):
+        raise DataError(path, "checkpoint field 'history' holds a non-object entry")
+    if state["epoch"] < 0 or len(state["history"]) != state["epoch"]:
         raise DataError(path, "inconsistent checkpoint (epoch count and history disagree)")
     try:
         json.loads(state["config"])

@@ -70,7 +70,40 @@ def read_run_config(run_dir: Path) -> dict[str, Any]:
         raise DataError(path, f"unreadable run config ({error})") from None
     if not isinstance(config, dict) or not {"dataset", "segmenter", "variant"} <= set(config):
         raise DataError(path, "not a `relate train` config (needs dataset, segmenter, variant)")
+    problem = config_type_problem(config)
+    if problem:
+        raise DataError(path, f"invalid run config: {problem}")
     return config
+
+
+def config_type_problem(config: Mapping[str, Any]) -> str | None:
+    """The first wrong type or unknown name among the fields prediction uses, else None."""
+    from relate.variants import VARIANTS
+
+    dataset, segmenter, variant = config["dataset"], config["segmenter"], config["variant"]
+    if not isinstance(dataset, dict):
+        return "dataset must be an object"
+    if not isinstance(dataset.get("name"), str):
+        return "dataset.name must be a string"
+    rate = dataset.get("sample_rate")
+    if not isinstance(rate, int) or isinstance(rate, bool) or rate < 1:
+        return "dataset.sample_rate must be an integer >= 1"
+    classes = dataset.get("classes")
+    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
+        return "dataset.classes must be a list of strings"
+    if not isinstance(segmenter, dict) or not isinstance(segmenter.get("name"), str):
+        return "segmenter must be an object with a string name"
+    if not isinstance(segmenter.get("overrides", {}), dict):
+        return "segmenter.overrides must be an object"
+    if not isinstance(variant, dict) or not isinstance(variant.get("name"), str):
+        return "variant must be an object with a string name"
+    known = {RELATE_VARIANT.name, *STUDENT_VARIANTS, *VARIANTS}
+    if variant["name"] not in known:
+        return f"unknown variant {variant['name']!r} (known: {', '.join(sorted(known))})"
+    seed = config.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        return "seed must be an integer"
+    return None
 
 
 @torch.inference_mode()
@@ -180,6 +213,11 @@ def predict_split(
         else:
             predicted = predict_video(model, block, torch_device)
         for head, probs in predicted.items():
+            if not np.isfinite(probs).all():
+                raise DataError(
+                    run_dir / WEIGHTS_FILE,
+                    f"non-finite predictions for {video} (head {head}); the weights are unusable",
+                )
             arrays[f"{video}/{head}"] = np.ascontiguousarray(upsample(probs, sample_rate))
             if head not in heads:
                 heads.append(head)

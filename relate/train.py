@@ -26,6 +26,7 @@ import dataclasses
 import datetime
 import json
 import logging
+import math
 import sys
 import time
 from collections.abc import Mapping
@@ -37,10 +38,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from relate import io, segmenters
+from relate import integrity, io, segmenters
 from relate.checkpoint import (
     canonical_json,
     load_checkpoint,
+    load_safely,
     save_checkpoint,
     save_weights,
 )
@@ -57,6 +59,7 @@ from relate.data.registry import DatasetInfo, get_dataset
 from relate.data.validate import validate_dataset
 from relate.errors import DataError, RelateError
 from relate.provenance import provenance
+from relate.run_lock import locked_run_dir
 from relate.train_distilled import (
     build_distilled_model,
     distilled_loss,
@@ -204,20 +207,54 @@ def resolve_training(
     if epochs is not None:
         changes["epochs"] = epochs
     training = dataclasses.replace(defaults, **changes)
-    problems = []
-    if not isinstance(training.epochs, int) or training.epochs < 0:
-        problems.append(f"epochs must be an integer >= 0, got {training.epochs!r}")
-    if not isinstance(training.batch_size, int) or training.batch_size < 1:
-        problems.append(f"batch_size must be an integer >= 1, got {training.batch_size!r}")
-    if training.scheduler not in SCHEDULERS:
-        problems.append(f"scheduler must be one of {SCHEDULERS}, got {training.scheduler!r}")
-    if training.scheduler == "step_reset" and not training.lr_decay_every:
-        problems.append("scheduler step_reset needs lr_decay_every >= 1")
-    if not training.lr > 0:
-        problems.append(f"lr must be > 0, got {training.lr!r}")
+    problems = training_problems(training)
     if problems:
         raise RelateError("invalid training settings: " + "; ".join(problems))
     return training
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_real(value: Any) -> bool:
+    return _is_int(value) or (isinstance(value, float) and math.isfinite(value))
+
+
+MAX_LR = 10.0
+"""Larger learning rates diverge for every segmenter; refused rather than trained to NaN."""
+
+
+def training_problems(training: TrainingDefaults) -> list[str]:
+    """Type and range problems of every training setting (empty when all are valid)."""
+    problems = []
+    if not _is_int(training.epochs) or training.epochs < 0:
+        problems.append(f"epochs must be an integer >= 0, got {training.epochs!r}")
+    if not _is_int(training.batch_size) or training.batch_size < 1:
+        problems.append(f"batch_size must be an integer >= 1, got {training.batch_size!r}")
+    if not isinstance(training.scheduler, str) or training.scheduler not in SCHEDULERS:
+        problems.append(f"scheduler must be one of {SCHEDULERS}, got {training.scheduler!r}")
+    if not _is_real(training.lr) or not 0 < training.lr <= MAX_LR:
+        problems.append(f"lr must be a number in (0, {MAX_LR}], got {training.lr!r}")
+    if not _is_real(training.weight_decay) or training.weight_decay < 0:
+        problems.append(f"weight_decay must be a number >= 0, got {training.weight_decay!r}")
+    if not _is_real(training.plateau_factor) or not 0 < training.plateau_factor < 1:
+        problems.append(
+            f"plateau_factor must be a number in (0, 1), got {training.plateau_factor!r}"
+        )
+    if not _is_int(training.plateau_patience) or training.plateau_patience < 0:
+        problems.append(
+            f"plateau_patience must be an integer >= 0, got {training.plateau_patience!r}"
+        )
+    every = training.lr_decay_every
+    if every is not None and (not _is_int(every) or every < 1):
+        problems.append(f"lr_decay_every must be an integer >= 1 or null, got {every!r}")
+    elif training.scheduler == "step_reset" and every is None:
+        problems.append("scheduler step_reset needs lr_decay_every >= 1")
+    clip = training.clip_grad_norm
+    if clip is not None and (not _is_real(clip) or clip <= 0):
+        problems.append(f"clip_grad_norm must be a number > 0 or null, got {clip!r}")
+    return problems
 
 
 def resolved_config(
@@ -304,13 +341,18 @@ def check_run_dir(out: Path, config: Mapping[str, Any]) -> None:
 # --- devices and schedules --------------------------------------------------------------------
 
 
+DEVICES = ("auto", "cpu", "cuda")
+
+
 def resolve_device(requested: str) -> torch.device:
-    """``cpu`` or ``cuda``; CUDA falls back to CPU with a warning when unavailable."""
-    if requested not in ("cpu", "cuda"):
-        raise RelateError(f"--device must be cpu or cuda, got {requested!r}")
+    """``cpu``; ``cuda`` (a ``RelateError`` when CUDA is unavailable); ``auto``: CUDA when
+    available, else the CPU (the only value that falls back)."""
+    if requested not in DEVICES:
+        raise RelateError(f"--device must be one of {', '.join(DEVICES)}, got {requested!r}")
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if requested == "cuda" and not torch.cuda.is_available():
-        logger.warning("CUDA is not available; training on the CPU instead")
-        return torch.device("cpu")
+        raise RelateError("--device cuda: CUDA is not available (use --device cpu or auto)")
     return torch.device(requested)
 
 
@@ -420,11 +462,30 @@ def plan_run(request: TrainRequest) -> RunPlan:
 
 
 def train(request: TrainRequest) -> Path:
-    """Train, resume, or (if complete) leave alone the run of ``request``; returns model.pt."""
+    """Train, resume, or (if complete) leave alone the run of ``request``; returns model.pt.
+
+    The run folder is locked for the whole session (:mod:`relate.run_lock`); its contents
+    are checked only once the lock is held."""
     plan = plan_run(request)
+    device = resolve_device(request.device)
+    with locked_run_dir(plan.out):
+        return _train_locked(request, plan, device)
+
+
+def _check_run_files(out: Path) -> None:
+    """Refuse a run folder whose checkpoint or weights path is not a regular file."""
+    for name in (CHECKPOINT_FILE, WEIGHTS_FILE):
+        path = out / name
+        if path.exists() and not path.is_file():
+            raise DataError(path, f"{name} is not a regular file; use a new --out")
+
+
+def _train_locked(request: TrainRequest, plan: RunPlan, device: torch.device) -> Path:
     out, training = plan.out, plan.training
     check_run_dir(out, plan.config)
+    _check_run_files(out)
     if (out / WEIGHTS_FILE).exists() and not (out / CHECKPOINT_FILE).exists():
+        load_safely(out / WEIGHTS_FILE, "model weights")  # integrity of the finished run
         logger.info("%s is complete (%s exists); nothing to do", out, WEIGHTS_FILE)
         return out / WEIGHTS_FILE
     _remove_stale_temporaries(out)
@@ -432,7 +493,6 @@ def train(request: TrainRequest) -> Path:
     videos = load_train_videos(
         plan.layout, plan.train_videos, plan.classes, plan.variant, sample_rate
     )
-    device = resolve_device(request.device)
     teacher = None
     if is_distilled(plan.variant.name):
         teacher = load_teacher(plan.config, device)
@@ -476,6 +536,13 @@ def train(request: TrainRequest) -> Path:
                     group["lr"] = lr
             used_lr = optimizer.param_groups[0]["lr"]
             losses = _train_epoch(fit, plan, request.seed, epoch, bar)
+            bad = sorted(k for k, v in losses.items() if not math.isfinite(v))
+            if bad:
+                raise DataError(
+                    out,
+                    f"training diverged: non-finite loss ({', '.join(bad)}) in epoch {epoch + 1}; "
+                    "lower train.lr or check the features",
+                )
             if scheduler is not None:
                 scheduler.step(losses["total"])
             seconds = round(time.perf_counter() - began, 3)
@@ -493,7 +560,7 @@ def train(request: TrainRequest) -> Path:
                 bar.set_postfix_str(message)
     _write_log(out, history)
     save_weights(out / WEIGHTS_FILE, model)
-    (out / CHECKPOINT_FILE).unlink(missing_ok=True)
+    integrity.remove(out / CHECKPOINT_FILE)
     logger.info("%s: %d epochs on %d videos", out / WEIGHTS_FILE, training.epochs, len(videos))
     return out / WEIGHTS_FILE
 
@@ -551,8 +618,10 @@ def _resume(path: Path, config: Mapping[str, Any], fit: Fit) -> tuple[list[dict[
 
 
 def _remove_stale_temporaries(out: Path) -> None:
-    """Delete half-written files a killed run left behind (``.{name}.*.tmp`` of our files)."""
-    for name in (CONFIG_FILE, LOG_FILE, PROVENANCE_FILE, CHECKPOINT_FILE, WEIGHTS_FILE):
+    """Delete half-written files a killed run left behind (``.{name}.*.tmp`` of our files);
+    called only while the run folder's lock is held, so no live writer owns them."""
+    names = (CONFIG_FILE, LOG_FILE, PROVENANCE_FILE, CHECKPOINT_FILE, WEIGHTS_FILE)
+    for name in names + tuple(n + integrity.SUFFIX for n in (CHECKPOINT_FILE, WEIGHTS_FILE)):
         for stale in out.glob(f".{name}.*.tmp"):
             stale.unlink(missing_ok=True)
 

@@ -181,6 +181,7 @@ def test_run_folder_contents(synth: Path, tmp_path: Path, capsys: pytest.Capture
         "config.json",
         "log.jsonl",
         "model.pt",
+        "model.pt.sha256",
         "provenance.json",
     ]
     config = json.loads((run / "config.json").read_text())
@@ -319,12 +320,15 @@ def test_schedule_batches_and_clipping(synth: Path, tmp_path: Path) -> None:
 @pytest.mark.skipif(
     torch.cuda.is_available(), reason="tests the fallback on a machine without CUDA"
 )
-def test_cuda_falls_back_to_cpu(
-    synth: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_without_cuda_is_refused_and_auto_falls_back(
+    synth: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     run = tmp_path / "run"
-    assert main(train_args(synth, run, "--device", "cuda", epochs=1)) == 0
-    assert "CUDA is not available" in caplog.text
+    assert main(train_args(synth, run, "--device", "cuda", epochs=1)) == 2
+    assert "CUDA is not available" in one_line_error(capsys)
+    assert not run.exists()
+    assert main(train_args(synth, run, "--device", "auto", epochs=1)) == 0
     assert json.loads((run / "provenance.json").read_text())["device"] == "cpu"
 
 

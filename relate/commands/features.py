@@ -65,7 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast (faster, not exact)")
     parser.add_argument(
         "--device", choices=("auto", "cpu", "cuda"), default="auto",
-        help="auto: CUDA when available, else CPU (default); cuda falls back to CPU if absent",
+        help="auto: CUDA when available, else CPU (default); cuda fails when CUDA is absent",
     )
     parser.add_argument(
         "--threads", type=int, metavar="N",
@@ -79,7 +79,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def pick_device(requested: str) -> str:
-    """"cuda" when requested/auto and available, else "cpu" (a warning if cuda was asked for)."""
+    """"cuda" when requested/auto and available, else "cpu"; ``--device cuda`` without CUDA
+    is a ``RelateError``."""
     import torch
 
     if requested == "cpu":
@@ -87,7 +88,9 @@ def pick_device(requested: str) -> str:
     if torch.cuda.is_available():
         return "cuda"
     if requested == "cuda":
-        logger.warning("--device cuda: no CUDA device available, running on the CPU")
+        from relate.errors import RelateError
+
+        raise RelateError("--device cuda: CUDA is not available (use --device cpu or auto)")
     return "cpu"
 
 

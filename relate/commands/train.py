@@ -59,9 +59,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--device",
-        choices=("cpu", "cuda"),
+        choices=("auto", "cpu", "cuda"),
         default="cpu",
-        help="cuda falls back to cpu with a warning",
+        help="cpu (default); cuda fails when CUDA is unavailable; auto: CUDA if available, "
+        "else cpu",
     )
     parser.add_argument(
         "--set",

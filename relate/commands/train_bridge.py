@@ -33,7 +33,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--padding", choices=("exclude", "include"), default="exclude",
         help="padded frames in the MSE: exclude (default) or include (the release)",
     )
-    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument(
+        "--device", choices=("auto", "cpu", "cuda"), default="cpu",
+        help="cpu (default); cuda fails when CUDA is unavailable; auto: CUDA if available",
+    )
     parser.set_defaults(handler=run)
 
 
