@@ -317,9 +317,6 @@ def test_schedule_batches_and_clipping(synth: Path, tmp_path: Path) -> None:
     )  # not compounded
 
 
-@pytest.mark.skipif(
-    torch.cuda.is_available(), reason="tests the fallback on a machine without CUDA"
-)
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_cuda_without_cuda_is_refused_and_auto_falls_back(
     synth: Path, tmp_path: Path, capsys: pytest.CaptureFixture
