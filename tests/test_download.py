@@ -32,8 +32,20 @@ from relate.download.install import (
     install_i3d_weights,
     install_videos,
 )
-from relate.download.sources import FEATURE_SOURCES, I3D_WEIGHTS, Checksum, Source
-from relate.download.verify import file_digest
+from relate.download.published import (
+    huggingface_api_url,
+    parse_huggingface_tree,
+    parse_zenodo_record,
+    zenodo_api_url,
+)
+from relate.download.sources import (
+    FEATURE_SOURCES,
+    I3D_WEIGHTS,
+    ZENODO_DATA_ZIP,
+    Checksum,
+    Source,
+)
+from relate.download.verify import file_digest, file_digests
 from relate.errors import DataError, RelateError
 
 FAST = HttpOptions(timeout=5.0, retries=1, backoff=0.0, progress=False)
@@ -44,13 +56,22 @@ FAST = HttpOptions(timeout=5.0, retries=1, backoff=0.0, progress=False)
 
 class _Handler(BaseHTTPRequestHandler):
     """``/{mode}/{name}``: mode ok (honours Range), norange (ignores it), cut (stops at
-    ``server.cut`` bytes into the file), redirect (302 to ``/ok/{name}``), missing (404)."""
+    ``server.cut`` bytes into the file), redirect (302 to ``/ok/{name}``), missing (404).
+    A path (query left out) in ``server.pages`` gets that (status, body) instead, whole."""
 
     def do_GET(self) -> None:
         server = self.server
         mode, _, name = self.path.lstrip("/").partition("/")
         with server.lock:
             server.requests.append((self.path, self.headers.get("Range")))
+        page = server.pages.get(self.path.partition("?")[0])
+        if page is not None:
+            self.send_response(page[0])
+            self.send_header("Content-Length", str(len(page[1])))
+            self.end_headers()
+            self.wfile.write(page[1])
+            self.close_connection = True
+            return
         body = server.files.get(name)
         if mode == "redirect":
             self.send_response(302)
@@ -89,6 +110,7 @@ class Server:
     def __init__(self) -> None:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.httpd.files = {}
+        self.httpd.pages = {}
         self.httpd.requests = []
         self.httpd.cut = 0
         self.httpd.lock = threading.Lock()
@@ -101,6 +123,14 @@ class Server:
     @property
     def files(self) -> dict[str, bytes]:
         return self.httpd.files
+
+    @property
+    def pages(self) -> dict[str, tuple[int, bytes]]:
+        return self.httpd.pages
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
     @property
     def requests(self) -> list[tuple[str, str | None]]:
@@ -649,6 +679,185 @@ def test_videos_from_file_named_by_video_id(tmp_path: Path) -> None:
     assert not result.pinned
 
 
+# --- published checksums (Zenodo md5, Hugging Face LFS sha256) and the checksum lock ----------
+
+
+def test_md5_and_sha256_in_one_pass_known_vectors(tmp_path: Path) -> None:
+    path = tmp_path / "hello.txt"
+    path.write_bytes(b"hello\n")
+    assert file_digests(path, ["md5", "sha256", "git-sha1"]) == {
+        "md5": "b1946ac92492d2347c6235b4d2611184",  # md5sum of "hello\n"
+        "sha256": hashlib.sha256(b"hello\n").hexdigest(),
+        "git-sha1": "ce013625030ba8dba906f756967f9e9ca394464a",
+    }
+
+
+def test_every_features_source_is_pinned_or_has_a_published_checksum() -> None:
+    # the default paper run (gtea, 50salads, breakfast) needs no --sha256/--allow-unpinned
+    for dataset, sources in FEATURE_SOURCES.items():
+        assert sources and all(s.pinned or s.published for s in sources), dataset
+    assert [s.published for s in FEATURE_SOURCES["breakfast"]] == ["huggingface", "zenodo"]
+    for url in ZENODO_DATA_ZIP.urls:
+        assert zenodo_api_url(url) == ("https://zenodo.org/api/records/3625992", "data.zip")
+    [hf_breakfast, _] = FEATURE_SOURCES["breakfast"]
+    assert huggingface_api_url(hf_breakfast.urls[0]) == (
+        "https://huggingface.co/api/datasets/dinggd/breakfast/tree/main",
+        "breakfast.zip",
+    )
+    assert huggingface_api_url("http://h:1/org/model/resolve/v1.0/sub/w.bin?download=true") == (
+        "http://h:1/api/models/org/model/tree/v1.0/sub",
+        "sub/w.bin",
+    )
+    with pytest.raises(RelateError, match="not a Zenodo file URL"):
+        zenodo_api_url("https://zenodo.org/communities/x")
+
+
+def test_zenodo_record_in_the_entries_form_is_read() -> None:
+    entry = {"size": 5, "checksum": "md5:" + "A" * 32}
+    body = json.dumps({"files": {"enabled": True, "entries": {"data.zip": entry}}}).encode()
+    published = parse_zenodo_record("http://h/api/records/1", body, "data.zip")
+    assert published.checksum == Checksum("md5", "a" * 32) and published.size == 5
+
+
+def test_hugging_face_tree_listing_gives_lfs_sha256_or_git_blob_id() -> None:
+    api = "http://h/api/datasets/o/r/tree/main"
+    listing = [
+        {"type": "file", "path": "big.zip", "size": 9, "oid": "1" * 40,
+         "lfs": {"oid": "2" * 64, "size": 9, "pointerSize": 130}},
+        {"type": "file", "path": "README.md", "size": 3, "oid": "3" * 40},
+        {"type": "file", "path": "xet.zip", "size": 4, "oid": "4" * 40, "xetHash": "5" * 64},
+        {"type": "directory", "path": "sub", "size": 0, "oid": "6" * 40},
+    ]
+    body = json.dumps(listing).encode()
+    assert parse_huggingface_tree(api, body, "big.zip").checksum == Checksum("sha256", "2" * 64)
+    assert parse_huggingface_tree(api, body, "README.md").checksum == Checksum("git-sha1", "3" * 40)
+    with pytest.raises(RelateError, match="no LFS sha256 is published"):
+        parse_huggingface_tree(api, body, "xet.zip")
+    with pytest.raises(RelateError, match="is a directory"):
+        parse_huggingface_tree(api, body, "sub")
+    with pytest.raises(RelateError, match=re.escape(api) + ": the listing has no file 'gone.zip'"):
+        parse_huggingface_tree(api, body, "gone.zip")
+    with pytest.raises(RelateError, match="malformed tree listing"):
+        parse_huggingface_tree(api, b'{"error": "Repository not found"}', "big.zip")
+
+
+def _breakfast_sources(server: Server) -> dict[str, tuple[Source, ...]]:
+    """A Hugging Face-like and a Zenodo-like source on the loopback server, like the table's."""
+    hf = Source(
+        "hf-test", "breakfast.zip",
+        (f"{server.base}/datasets/me/breakfast/resolve/main/breakfast.zip",),
+        None, published="huggingface",
+    )
+    zenodo = Source(
+        "zenodo-test", "data.zip",
+        (f"{server.base}/records/7/files/data.zip?download=1",
+         f"{server.base}/api/records/7/files/data.zip/content"),
+        None, published="zenodo",
+    )
+    return {"breakfast": (hf, zenodo)}
+
+
+def _zenodo_record(archive: bytes) -> bytes:
+    entry = {"key": "data.zip", "size": len(archive),
+             "checksum": "md5:" + hashlib.md5(archive).hexdigest(), "links": {}}
+    return json.dumps({"id": 7, "files": [entry]}).encode()
+
+
+def test_breakfast_falls_back_from_hugging_face_to_zenodo_md5(
+    server: Server, tmp_path: Path, files
+) -> None:
+    archive = features_zip(files, prefix="data/breakfast/")
+    server.pages["/api/records/7"] = (200, _zenodo_record(archive))
+    server.pages["/records/7/files/data.zip"] = (200, archive)
+    # the Hugging Face API does not know the repository: that source is skipped untouched
+    [result] = install_features(
+        ["breakfast"], tmp_path / "data", options(tmp_path), _breakfast_sources(server)
+    )
+    assert result.pinned and result.source == "zenodo-test"
+    assert result.checksum == str(sha(archive)) and result.verified_by.startswith("md5:")
+    assert [p for p, _ in server.requests] == [
+        "/api/datasets/me/breakfast/tree/main",
+        "/api/records/7",
+        "/records/7/files/data.zip?download=1",
+    ]
+    lock = json.loads((tmp_path / "cache" / "checksums.lock").read_text())
+    assert lock["files"]["data.zip"]["sha256"] == sha(archive).value
+    assert validate_dataset(tmp_path / "data" / "breakfast").ok
+
+
+def test_hugging_face_lfs_sha256_verifies_and_is_locked(
+    server: Server, tmp_path: Path, files
+) -> None:
+    archive = features_zip(files, prefix="breakfast/")
+    listing = [{"type": "file", "path": "breakfast.zip", "size": len(archive), "oid": "0" * 40,
+                "lfs": {"oid": sha(archive).value, "size": len(archive), "pointerSize": 134}}]
+    server.pages["/api/datasets/me/breakfast/tree/main"] = (200, json.dumps(listing).encode())
+    server.pages["/datasets/me/breakfast/resolve/main/breakfast.zip"] = (200, archive)
+    [result] = install_features(
+        ["breakfast"], tmp_path / "data", options(tmp_path), _breakfast_sources(server)
+    )
+    assert result.pinned and result.source == "hf-test" and result.checksum == str(sha(archive))
+    lock = json.loads((tmp_path / "cache" / "checksums.lock").read_text())
+    assert list(lock["files"]) == ["breakfast.zip"]
+    assert "published at " + server.base in lock["files"]["breakfast.zip"]["verified_by"]
+
+    # the listing now names other bytes: a new archive is refused even though it matches
+    # them, because the lock holds the accepted one
+    server.pages["/datasets/me/breakfast/resolve/main/breakfast.zip"] = (200, archive + b"x")
+    (tmp_path / "cache" / "breakfast.zip").unlink()
+    with pytest.raises(RelateError, match="locked in"):
+        install_features(
+            ["breakfast"], tmp_path / "data", options(tmp_path, force=True),
+            _breakfast_sources(server),
+        )
+
+
+def test_allow_unpinned_locks_the_sha256_for_later_runs(
+    server: Server, tmp_path: Path, files
+) -> None:
+    archive = features_zip(files)
+    server.files["data.zip"] = archive
+    sources = gtea_source((server.url("ok", "data.zip"),), None)
+    [result] = install_features(
+        ["gtea"], tmp_path / "data", options(tmp_path, allow_unpinned=True), sources
+    )
+    assert not result.pinned
+    lock = json.loads((tmp_path / "cache" / "checksums.lock").read_text())
+    assert lock["files"]["data.zip"]["sha256"] == sha(archive).value
+    assert "--allow-unpinned" in lock["files"]["data.zip"]["verified_by"]
+
+    # later runs need no flag (the lock verifies), and accept nothing else
+    (tmp_path / "cache" / "data.zip").unlink()
+    [again] = install_features(["gtea"], tmp_path / "data", options(tmp_path, force=True), sources)
+    assert again.pinned and "locked in" in again.verified_by
+    server.files["data.zip"] = features_zip(files, prefix="gtea/")
+    (tmp_path / "cache" / "data.zip").unlink()
+    with pytest.raises(RelateError, match="locked in"):
+        install_features(
+            ["gtea"], tmp_path / "data", options(tmp_path, force=True, allow_unpinned=True), sources
+        )
+    # an explicit --sha256 replaces the lock (and is not locked itself)
+    other = server.files["data.zip"]
+    install_features(
+        ["gtea"], tmp_path / "data", options(tmp_path, force=True, sha256=sha(other)), sources
+    )
+    assert json.loads((tmp_path / "cache" / "checksums.lock").read_text()) == lock
+
+
+def test_from_file_is_verified_by_a_locked_checksum(server: Server, tmp_path: Path, files) -> None:
+    archive = features_zip(files, prefix="data/breakfast/")
+    server.pages["/api/records/7"] = (200, _zenodo_record(archive))
+    server.pages["/records/7/files/data.zip"] = (200, archive)
+    sources = _breakfast_sources(server)
+    install_features(["breakfast"], tmp_path / "a", options(tmp_path), sources)
+    by_hand = tmp_path / "by_hand.zip"
+    by_hand.write_bytes(archive)
+    [result] = install_features(
+        ["breakfast"], tmp_path / "b", options(tmp_path, from_file=by_hand), sources
+    )
+    assert result.pinned and result.source == "--from-file"
+
+
 # --- CLI --------------------------------------------------------------------------------------
 
 
@@ -733,6 +942,7 @@ def test_cli_list_shows_the_table(capsys) -> None:
     assert main(["download", "--list"]) == 0
     out = capsys.readouterr().out
     assert "zenodo-data.zip" in out and "73a4fd1d87eb3dbd97f33a9779fa1caa3d28111a" in out
+    assert "md5 from the Zenodo record API" in out and "LFS sha256 from the Hugging Face API" in out
 
 
 # --- Snakemake rules --------------------------------------------------------------------------
@@ -757,10 +967,12 @@ def test_download_rules_dry_run(tmp_path: Path) -> None:
         "relate download --what features --dataset gtea --out $(dirname data/gtea)" in result.stdout
     )
     assert "relate download --what i3d-weights --stream flow" in result.stdout
-    # Breakfast has no pinned archive: the job passes the checksum the config gives
+    # Breakfast needs no flag (published checksums, then the lock); a sha256 the config gives
+    # is passed on (a --configfile replaces the paper config, so it is given first)
     plain = dry_run("data/breakfast")
     assert plain.returncode == 0 and "--sha256" not in plain.stdout
     config = tmp_path / "breakfast.yaml"
     config.write_text("download:\n  sha256:\n    breakfast: " + "ab" * 32 + "\n")
-    pinned = dry_run("data/breakfast", "--configfile", str(config))
+    paper = str(REPO_ROOT / "config" / "config.yaml")
+    pinned = dry_run("data/breakfast", "--configfile", paper, str(config))
     assert pinned.returncode == 0 and f"--sha256 {'ab' * 32}" in pinned.stdout

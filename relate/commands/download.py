@@ -18,7 +18,7 @@ from relate.download.install import (
     install_i3d_weights,
     install_videos,
 )
-from relate.download.sources import DATASET_NAMES, STREAMS, all_sources, parse_sha256
+from relate.download.sources import DATASET_NAMES, STREAMS, Source, all_sources, parse_sha256
 from relate.errors import RelateError
 
 WHATS = ("features", "i3d-weights", "videos")
@@ -39,6 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "archive, extracted to OUT/{dataset}/ (features, groundTruth, splits, mapping.txt). "
             "i3d-weights: pytorch-i3d rgb_imagenet.pt / flow_imagenet.pt in OUT/, checked by git "
             "blob SHA-1. videos: a raw-video archive, extracted to OUT/{dataset}/videos/. "
+            "A file with no pinned checksum is checked against the checksum its host publishes "
+            "(Zenodo md5, Hugging Face LFS sha256) and its sha256 is locked in the checksum "
+            "lock, which later runs check first. "
             "Interrupted downloads resume; finished outputs are skipped. See docs/downloads.md."
         ),
     )
@@ -73,6 +76,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="DIR",
         help="where archives are downloaded and kept (default: resources/downloads)",
     )
+    parser.add_argument(
+        "--lock",
+        type=Path,
+        metavar="FILE",
+        help="checksum lock: sha256 of files accepted through a published checksum or "
+        "--allow-unpinned, checked first on later runs (default: CACHE/checksums.lock)",
+    )
     source = parser.add_mutually_exclusive_group()
     source.add_argument(
         "--from-file",
@@ -91,7 +101,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--allow-unpinned",
         action="store_true",
-        help="accept a file for which no checksum is known (its sha256 is printed and recorded)",
+        help="accept a file for which no checksum is known (its sha256 is printed and locked)",
     )
     parser.add_argument(
         "--force",
@@ -155,7 +165,12 @@ def _check_args(args: argparse.Namespace) -> None:
 def _describe(item: Installed, what: str) -> str:
     if item.skipped:
         return f"{item.key}: {item.path} already in place (receipt or checksum); --force to replace"
-    trust = "verified" if item.pinned else "NOT verified (no known checksum)"
+    if not item.pinned:
+        trust = "NOT verified (no known checksum)"
+    elif item.verified_by:
+        trust = f"verified by {item.verified_by}"
+    else:
+        trust = "verified"
     detail = f"{item.files} files, " if what != "i3d-weights" else ""
     return (
         f"{item.key}: installed {item.path} ({detail}{item.bytes / 1e6:.1f} MB) "
@@ -164,16 +179,23 @@ def _describe(item: Installed, what: str) -> str:
     )
 
 
+PUBLISHED = {
+    "zenodo": "md5 from the Zenodo record API, then locked",
+    "huggingface": "LFS sha256 from the Hugging Face API, then locked",
+}
+
+
+def _checksum_text(source: Source) -> str:
+    if source.checksum is not None:
+        return str(source.checksum)
+    if source.published is not None:
+        return PUBLISHED[source.published]
+    return "none (needs --sha256 or --allow-unpinned)"
+
+
 def print_sources() -> None:
     rows = [
-        [
-            what,
-            key,
-            s.name,
-            s.size_text,
-            str(s.checksum) if s.checksum else "none (needs --sha256 or --allow-unpinned)",
-            s.urls[0],
-        ]
+        [what, key, s.name, s.size_text, _checksum_text(s), s.urls[0]]
         for what, key, s in all_sources()
     ]
     print(
@@ -198,6 +220,7 @@ def run(args: argparse.Namespace) -> int:
         sha256=parse_sha256(args.sha256) if args.sha256 else None,
         allow_unpinned=args.allow_unpinned,
         force=args.force,
+        lock=args.lock,
         http=HttpOptions(
             timeout=args.timeout,
             retries=args.retries,
@@ -218,5 +241,8 @@ def run(args: argparse.Namespace) -> int:
     for item in results:
         print(_describe(item, args.what))
     if any(not item.pinned for item in results if not item.skipped):
-        print(f"note: record the sha256 above; pass it as --sha256 next time (receipts: {RECEIPT})")
+        print(
+            f"note: the sha256 above is locked in {options.lock_path} and in the receipts "
+            f"({RECEIPT}); later runs accept only that file"
+        )
     return 0

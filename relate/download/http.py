@@ -86,9 +86,13 @@ def _content_range(header: str | None) -> tuple[int | None, int | None]:
     return start, total
 
 
-def _open(url: str, offset: int, timeout: float) -> http.client.HTTPResponse:
+def _open(
+    url: str, offset: int, timeout: float, accept: str | None = None
+) -> http.client.HTTPResponse:
     """Send the GET (with ``Range`` from ``offset`` when > 0); HTTP errors propagate."""
     headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+    if accept is not None:
+        headers["Accept"] = accept
     if offset > 0:
         headers["Range"] = f"bytes={offset}-"
     request = urllib.request.Request(url, headers=headers)
@@ -113,7 +117,9 @@ def _check_space(part: Path, needed: int, url: str) -> None:
         )
 
 
-def _attempt(url: str, part: Path, options: HttpOptions, expected_size: int | None) -> None:
+def _attempt(
+    url: str, part: Path, options: HttpOptions, expected_size: int | None, size_from: str = ""
+) -> None:
     """One request that appends to (or restarts) ``part``; raises _Dropped on a short body."""
     offset = part.stat().st_size if part.exists() else 0
     try:
@@ -152,7 +158,10 @@ def _attempt(url: str, part: Path, options: HttpOptions, expected_size: int | No
         else:
             raise RelateError(f"{url}: unexpected HTTP status {status}")
         if expected_size is not None and total is not None and total != expected_size:
-            raise RelateError(f"{url}: server announces {total} bytes, expected {expected_size}")
+            where = f" ({size_from})" if size_from else ""
+            raise RelateError(
+                f"{url}: server announces {total} bytes, expected {expected_size}{where}"
+            )
         cap = expected_size if expected_size is not None else options.max_bytes
         if total is not None and total > cap:
             raise RelateError(f"{url}: server announces {total} bytes, more than the cap of {cap}")
@@ -199,17 +208,56 @@ def _attempt(url: str, part: Path, options: HttpOptions, expected_size: int | No
         raise RelateError(f"{url}: received {size} bytes, more than the announced {total}")
 
 
+MAX_METADATA_BYTES = 8 * 10**6
+"""Largest API answer read by :func:`fetch_metadata` (a Zenodo record is a few kB)."""
+
+
+def fetch_metadata(
+    url: str, options: HttpOptions = HttpOptions(), cap: int = MAX_METADATA_BYTES
+) -> bytes:
+    """The body of a small API document at ``url`` (JSON), read into memory.
+
+    One request, no resume; at most ``cap`` bytes. Raises RelateError naming ``url`` for
+    an unreachable host, an HTTP error, a short or oversized body.
+    """
+    scheme = url_scheme(url)
+    if scheme not in ("http", "https"):
+        raise RelateError(f"{url}: only http:// and https:// URLs are supported")
+    try:
+        response = _open(url, 0, options.timeout, accept="application/json")
+    except urllib.error.HTTPError as error:
+        error.close()
+        raise RelateError(f"{url}: HTTP {error.code} {_clean(error.reason)}") from None
+    with response:
+        if response.status != 200:
+            raise RelateError(f"{url}: unexpected HTTP status {response.status}")
+        length = response.headers.get("Content-Length")
+        if length and length.isdigit() and int(length) > cap:
+            raise RelateError(f"{url}: answer of {length} bytes is more than the cap of {cap}")
+        try:
+            body = response.read(cap + 1)
+        except (http.client.HTTPException, OSError) as error:
+            raise RelateError(f"{url}: transfer interrupted ({_clean(error)})") from None
+    if len(body) > cap:
+        raise RelateError(f"{url}: answer is more than the cap of {cap} bytes")
+    if length and length.isdigit() and len(body) < int(length):
+        raise RelateError(f"{url}: answer ended after {len(body)} of {length} bytes")
+    return body
+
+
 def download(
     url: str,
     part: str | Path,
     options: HttpOptions = HttpOptions(),
     expected_size: int | None = None,
+    size_from: str = "",
 ) -> int:
     """Fill ``part`` with the body of ``url``, resuming what it already holds; returns its size.
 
     The caller verifies the file and renames it into place: nothing here is trusted yet.
     Raises RelateError (one line naming ``url``) for an unreachable host, an HTTP error or
     a body that keeps ending early; in the last case ``part`` is kept for the next run.
+    ``size_from`` says where ``expected_size`` comes from, for the size-mismatch message.
     """
     scheme = url_scheme(url)
     if scheme not in ("http", "https"):
@@ -220,7 +268,7 @@ def download(
     while True:
         before = part.stat().st_size if part.exists() else 0
         try:
-            _attempt(url, part, options, expected_size)
+            _attempt(url, part, options, expected_size, size_from)
             return part.stat().st_size
         except _Dropped:
             tries += 1

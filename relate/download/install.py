@@ -23,6 +23,7 @@ from relate.download.fetch import (
     required_checksums,
     url_source,
 )
+from relate.download.lock import ChecksumLock
 from relate.download.members import select_dataset, select_videos
 from relate.download.sources import (
     FEATURE_SOURCES,
@@ -55,10 +56,18 @@ class Installed:
     pinned: bool = True
     files: int = 0
     bytes: int = 0
+    verified_by: str = ""
 
 
 def _pinned(sources: Sequence[Source]) -> list[Checksum]:
     return [s.checksum for s in sources if s.checksum is not None]
+
+
+def _known(sources: Sequence[Source], options: FetchOptions) -> list[Checksum]:
+    """Checksums a file given with --from-file/--url may match: pinned, then locked ones."""
+    locked = ChecksumLock(options.lock_path).entries()
+    extra = [locked[s.filename].checksum for s in sources if s.filename in locked]
+    return list(dict.fromkeys([*_pinned(sources), *extra]))
 
 
 def _get_archive(
@@ -66,20 +75,26 @@ def _get_archive(
 ) -> Obtained:
     """The archive holding ``what``: --from-file, --url or the built-in sources."""
     if options.from_file is not None:
-        return obtain_local(options.from_file, _pinned(sources), options)
+        return obtain_local(options.from_file, _known(sources, options), options)
 
     def in_cache(source: Source) -> Path:
         return options.cache_dir / source.filename
 
     if options.url is not None:
         try:
-            return obtain([url_source(options.url)], in_cache, options, known=_pinned(sources))
+            return obtain(
+                [url_source(options.url)], in_cache, options, known=_known(sources, options)
+            )
+        except DataError:
+            raise
         except RelateError as error:
             raise RelateError(f"{what}: {error}") from None
     if not sources:
         raise RelateError(f"{what}: no direct download is known; {hint}")
     try:
         return obtain(sources, in_cache, options)
+    except DataError:
+        raise  # a malformed checksum lock: named by its path, no hint needed
     except RelateError as error:
         raise RelateError(f"{what}: {error}; {hint}") from None
 
@@ -95,6 +110,8 @@ def _receipt(key: str, obtained: Obtained, files: int) -> bytes:
         "pinned": obtained.pinned,
         "files": files,
     }
+    if obtained.verified_by:
+        record["verified_by"] = obtained.verified_by
     return (json.dumps(record, indent=2, sort_keys=True) + "\n").encode()
 
 
@@ -135,7 +152,15 @@ def _install_folder(
         progress=options.http.progress,
     )
     return Installed(
-        key, dest, False, obtained.source, str(obtained.checksum), obtained.pinned, len(plan), size
+        key,
+        dest,
+        False,
+        obtained.source,
+        str(obtained.checksum),
+        obtained.pinned,
+        len(plan),
+        size,
+        obtained.verified_by,
     )
 
 
@@ -143,12 +168,14 @@ def install_features(
     datasets: Sequence[str],
     out_dir: str | Path,
     options: FetchOptions,
-    sources: Mapping[str, Sequence[Source]] = FEATURE_SOURCES,
+    sources: Mapping[str, Sequence[Source]] | None = None,
 ) -> list[Installed]:
     """Install each dataset's MS-TCN folder as ``out_dir/{dataset}``.
 
     The folder gets features/, groundTruth/, splits/, mapping.txt and the receipt.
+    ``sources`` defaults to :data:`FEATURE_SOURCES` (read when called).
     """
+    sources = FEATURE_SOURCES if sources is None else sources
     reuse: dict[str, Obtained] = {}
     results = []
     for dataset in datasets:

