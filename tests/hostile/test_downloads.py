@@ -113,3 +113,31 @@ def test_zip_bomb_member(run_cli, tmp_path: Path, member: str, size: int) -> Non
     line = assert_clean_error(result, archive)
     assert member in line and "compression ratio" in line
     assert snapshot(tmp_path) == before
+
+
+def _good_archive(tmp_path: Path) -> Path:
+    archive = tmp_path / "in" / "gtea.zip"
+    archive.parent.mkdir()
+    with zipfile.ZipFile(archive, "w") as zf:
+        for name, data in _tiny_layout().items():
+            zf.writestr(name, data)
+    return archive
+
+
+@pytest.mark.parametrize("where", ["out_below_file", "out_is_file", "cache_is_file"])
+def test_bad_download_targets(run_cli, tmp_path: Path, where: str) -> None:
+    archive = _good_archive(tmp_path)
+    (tmp_path / "plain").write_text("x")
+    out, cache = tmp_path / "data", tmp_path / "cache"
+    if where == "out_below_file":
+        out = tmp_path / "plain" / "data"
+    elif where == "out_is_file":
+        out = tmp_path / "plain"
+    else:
+        cache = tmp_path / "plain"
+    named = cache if where == "cache_is_file" else out
+    before = snapshot(tmp_path)
+    result = run_cli("download", "--what", "features", "--dataset", "gtea", "--out", out,
+                     "--cache", cache, "--from-file", archive, "--allow-unpinned")
+    assert_clean_error(result, named)
+    assert snapshot(tmp_path) == before

@@ -4,28 +4,100 @@
 # paper rows. A row maps to a variant, options and a head (relate/reports/paper_rows.csv);
 # the helpers below turn rows into runs (one run can feed several rows: `relate` and
 # `relate_wo_pr` are two heads of one checkpoint), and runs into their teachers and bridges.
+#
+# Every bad config stops planning with one line, `error: <config file>: <key path>: <problem>`
+# (exit 1), before any job is planned or anything is written: first the schema
+# (workflow/schemas/config.schema.yaml, strict at every level), then the names (datasets,
+# segmenters, paper rows, splits) against the registries.
 import os
+import shutil
+import sys
 
+import yaml
+from snakemake.common.configfile import load_configfile
 from snakemake.utils import validate
 
 from relate.data.registry import get_dataset
 from relate.reports.paper_results import parse_row
+from relate.workflow_config import holds, key_text, name_problem, schema_problem
+
+SCHEMA_FILE = os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml")
 
 
-validate(config, "../schemas/config.schema.yaml", set_default=True)
+# --- config errors ------------------------------------------------------------------------------
+
+
+def config_origin(path):
+    """Where the value at ``path`` came from: ``--config``, or the (last) config file that
+    sets it; every config file in use when none does (a missing key)."""
+    if path and path[0] in workflow.config_settings.config:
+        return "--config"
+    files = [str(name) for name in workflow.configfiles]
+    for name in reversed(files):
+        try:
+            if holds(load_configfile(name), path):
+                return name
+        except Exception:  # unreadable here: Snakemake read it already; name them all
+            break
+    return ", ".join(dict.fromkeys(files)) or "config"
+
+
+def stop_on(problem):
+    """Stop planning on a ``(key path, words)`` problem: one line
+    ``error: <config file>: <key path>: <problem>``, exit 1.
+
+    SystemExit rather than WorkflowError: Snakemake prints a WorkflowError raised while it
+    reads the Snakefile with a `File "...", line N` frame below the message (and its schema
+    validation dumps the whole schema); this prints the line and nothing else.
+    """
+    if problem is not None:
+        path, words = problem
+        sys.exit(f"error: {config_origin(path)}: {key_text(path)}: {words}")
+
+
+def check_schema():
+    """The config against the schema (one line for the most relevant error), then defaults."""
+    with open(SCHEMA_FILE) as handle:
+        schema = yaml.safe_load(handle)
+    stop_on(schema_problem(config, schema))
+    validate(config, SCHEMA_FILE, set_default=True)
+
+
+def find_relate():
+    """Absolute path of the `relate` CLI: beside the Python running Snakemake (its venv, also
+    on SLURM nodes: the same path on the shared filesystem), else the one on PATH."""
+    beside = os.path.join(os.path.dirname(sys.executable), "relate")
+    if os.path.isfile(beside) and os.access(beside, os.X_OK):
+        return beside
+    found = shutil.which("relate")
+    if found:
+        return os.path.abspath(found)
+    sys.exit(f"error: {beside}: the `relate` command is missing (not beside {sys.executable} "
+             "nor on PATH); install the project into the environment that runs Snakemake "
+             "(`make venv`, or `pip install -e .`) and run its snakemake (.venv/bin/snakemake)")
+
+
+check_schema()
 
 RESULTS = config["results_dir"]
 REPORTS = config["reports_dir"]
 DATA = config["data"]
-SYNTHETIC = DATA.get("source", "real") == "synthetic"
+SYNTHETIC = DATA["source"] == "synthetic"
 SEEDS = config["seeds"]
 EXPERIMENTS = config["experiments"]
 PRESETS = ("release", "paper_literal")
 STUDENTS = ("kd", "rkd", "gcr", "mars")
 BASELINES = ("rgb", "flow", "two_stream")
-GPU_JOBS = int(config["device"] == "cuda")
-"""gpu resource of training, prediction and latency jobs: 1 only when the config asks for CUDA
-(the code falls back to the CPU itself when no GPU is present)."""
+GPU_JOBS = int(config["device"] in ("cuda", "auto"))
+"""gpu resource of training, prediction and feature jobs: 1 for `cuda` and `auto`, 0 for
+`cpu`. `relate ... --device cuda` fails with one line where CUDA is unavailable; only `auto`
+falls back to the CPU (a CPU-only user sets `device: cpu` or `auto`)."""
+LATENCY_DEVICE = config["latency"].get("device") or config["device"]
+"""Device of `relate latency`: latency.device, else the top-level device (cpu or cuda)."""
+LATENCY_GPU = int(LATENCY_DEVICE == "cuda")
+RELATE = find_relate()
+"""The `relate` executable of every shell command ({RELATE:q} in the shell strings; a global,
+not a param: moving the venv must not rerun every job)."""
 
 
 wildcard_constraints:
@@ -255,7 +327,7 @@ def params_cells(wildcards):
 def latency_args(wildcards):
     lat = config["latency"]
     args = ["--setups", "rgb,flow,two_stream,relate", "--dataset", run_dataset("gtea"),
-            "--device", lat["device"], "--repeats", str(lat["repeats"]),
+            "--device", LATENCY_DEVICE, "--repeats", str(lat["repeats"]),
             "--warmup", str(lat["warmup"])]
     if lat.get("video"):
         args += ["--video", lat["video"]]
@@ -303,7 +375,7 @@ def fig4_cell():
 
 def fig4_inputs(wildcards):
     dataset, segmenter = fig4_cell()
-    split = config["experiments"]["fig4"].get("split", 1)
+    split = config["experiments"]["fig4"]["split"]
     seed = SEEDS[0]
     inputs = {"data": data_dir(dataset), "valid": validated(dataset)}
     for row in EXPERIMENTS["fig4"]["rows"]:
@@ -314,8 +386,8 @@ def fig4_inputs(wildcards):
 def fig4_args(wildcards, input):
     dataset, segmenter = fig4_cell()
     fig4 = config["experiments"]["fig4"]
-    args = ["--data", input.data, "--dataset", dataset, "--split", str(fig4.get("split", 1)),
-            "--video-index", str(fig4.get("video", 0))]
+    args = ["--data", input.data, "--dataset", dataset, "--split", str(fig4["split"]),
+            "--video-index", str(fig4["video"])]
     for row in fig4["rows"]:
         args += ["--predictions", f"'{row}={input[slug(row)]}:{head(row)}'"]
     return " ".join(args)
@@ -360,3 +432,6 @@ def download_checksum_flags(wildcards):
     if download.get("allow_unpinned"):
         flags.append("--allow-unpinned")
     return " ".join(flags)
+
+
+stop_on(name_problem(config, run_dataset, splits))

@@ -17,7 +17,7 @@ rule synth_dataset:
         mem_mb=2000,
         runtime=10,
     shell:
-        "relate synth --out {output} --seed {params.seed} --videos {params.videos}"
+        "{RELATE:q} synth --out {output} --seed {params.seed} --videos {params.videos}"
         " --min-frames {params.frames[0]} --max-frames {params.frames[1]} > {log} 2>&1"
 
 
@@ -35,4 +35,4 @@ rule validate_dataset:
         mem_mb=2000,
         runtime=30,
     shell:
-        "relate validate {input} > {output}.tmp 2> {log} && mv {output}.tmp {output}"
+        "{RELATE:q} validate {input} > {output}.tmp 2> {log} && mv {output}.tmp {output}"

@@ -1,8 +1,9 @@
 # Downloads: the standard MS-TCN features archive and the pytorch-i3d weights, verified.
-# `relate download` checks every file against its pinned checksum before use (see
-# docs/downloads.md). Breakfast has no pinned checksum: set config download.sha256.breakfast
-# (or download.allow_unpinned: true, which records the sha256 it saw) or the job stops with
-# a one-line error saying so.
+# `relate download` checks every file before use (see docs/downloads.md): GTEA and 50Salads
+# against pinned sha256s, Breakfast against the checksum its host publishes (Hugging Face LFS
+# sha256, else the md5 of Zenodo's data.zip), then the sha256 locked in
+# resources/downloads/checksums.lock. Config download.sha256.{dataset} and
+# download.allow_unpinned are optional overrides.
 
 
 rule download_features:
@@ -24,7 +25,7 @@ rule download_features:
         mem_mb=1000,
         runtime=240,
     shell:
-        "relate download --what features --dataset {wildcards.dataset} "
+        "{RELATE:q} download --what features --dataset {wildcards.dataset} "
         "--out $(dirname {output}) --cache {params.cache} {params.checksum} > {log} 2>&1"
 
 
@@ -44,5 +45,5 @@ rule download_i3d_weights:
         mem_mb=500,
         runtime=30,
     shell:
-        "relate download --what i3d-weights --stream {wildcards.stream} "
+        "{RELATE:q} download --what i3d-weights --stream {wildcards.stream} "
         "--out $(dirname {output}) > {log} 2>&1"

@@ -21,7 +21,7 @@ rule predict:
         runtime=60,
         gpu=GPU_JOBS,
     shell:
-        "OMP_NUM_THREADS={threads} relate predict --run {params.run_dir} --data {input.data}"
+        "OMP_NUM_THREADS={threads} {RELATE:q} predict --run {params.run_dir} --data {input.data}"
         " --split {wildcards.split} --out {output} --device {params.device} > {log} 2>&1"
 
 
@@ -43,7 +43,7 @@ rule evaluate:
         mem_mb=2000,
         runtime=10,
     shell:
-        "relate evaluate --data {input.data} --dataset {wildcards.dataset}"
+        "{RELATE:q} evaluate --data {input.data} --dataset {wildcards.dataset}"
         " --split {wildcards.split} --predictions {input.npz} --head {params.head}"
         " --convention {wildcards.convention} --label '{params.label}' --seed {wildcards.seed}"
         " --out {output} > {log} 2>&1"
@@ -64,8 +64,8 @@ rule trivial_predict:
         mem_mb=2000,
         runtime=10,
     shell:
-        "relate trivial --data {input.data} --split {wildcards.split} --method {wildcards.method}"
-        " --rows {wildcards.rows} --out {output} > {log} 2>&1"
+        "{RELATE:q} trivial --data {input.data} --split {wildcards.split}"
+        " --method {wildcards.method} --rows {wildcards.rows} --out {output} > {log} 2>&1"
 
 
 rule trivial_evaluate:
@@ -83,6 +83,6 @@ rule trivial_evaluate:
         mem_mb=1000,
         runtime=10,
     shell:
-        "relate evaluate --data {input.data} --dataset synthetic --split {wildcards.split}"
+        "{RELATE:q} evaluate --data {input.data} --dataset synthetic --split {wildcards.split}"
         " --predictions {input.predictions} --label {wildcards.method}-{wildcards.rows}"
         " --out {output} > {log} 2>&1"

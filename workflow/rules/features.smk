@@ -28,7 +28,7 @@ checkpoint synth_videos:
         frames=SYNTH_VIDEOS["frames"],
         size=SYNTH_VIDEOS["size"],
     shell:
-        "relate synth-videos --out {output} --seed {params.seed} --videos {params.videos}"
+        "{RELATE:q} synth-videos --out {output} --seed {params.seed} --videos {params.videos}"
         " --frames {params.frames} --size {params.size} > {log} 2>&1"
 
 
@@ -56,7 +56,7 @@ rule flow:
     params:
         out=subpath(output[0], parent=True),
     shell:
-        "relate flow --videos {input} --out {params.out} --video {wildcards.video}"
+        "{RELATE:q} flow --videos {input} --out {params.out} --video {wildcards.video}"
         " --threads {threads} --force > {log} 2>&1"
 
 
@@ -105,8 +105,8 @@ rule features:
         mem_mb=8000,
         runtime=240,
     shell:
-        "relate features --videos {input.videos} --flow {params.flow} --out {params.out}"
-        " --video {wildcards.video} --device auto --threads {threads} {params.flags}"
+        "{RELATE:q} features --videos {input.videos} --flow {params.flow} --out {params.out}"
+        " --video {wildcards.video} --device {config[device]} --threads {threads} {params.flags}"
         " > {log} 2>&1"
 
 
@@ -137,4 +137,4 @@ rule video_dataset:
         " && cp {input.features} {output}.tmp/features/"
         " && cp -r {input.videos}/groundTruth {input.videos}/splits {input.videos}/mapping.txt"
         " {input.videos}/info.json {output}.tmp/"
-        " && relate validate {output}.tmp > {log} 2>&1 && mv {output}.tmp {output}"
+        " && {RELATE:q} validate {output}.tmp > {log} 2>&1 && mv {output}.tmp {output}"

@@ -37,7 +37,7 @@ rule table:
         mem_mb=2000,
         runtime=10,
     shell:
-        "relate report table --table {wildcards.table} --metrics {input} {params.stand_in}"
+        "{RELATE:q} report table --table {wildcards.table} --metrics {input} {params.stand_in}"
         " --out {output.md} > {log} 2>&1"
 
 
@@ -56,7 +56,7 @@ rule side_conventions:
         mem_mb=2000,
         runtime=10,
     shell:
-        "relate report side --kind conventions --metrics {input} --out {output} > {log} 2>&1"
+        "{RELATE:q} report side --kind conventions --metrics {input} --out {output} > {log} 2>&1"
 
 
 rule side_presets:
@@ -74,7 +74,7 @@ rule side_presets:
         mem_mb=2000,
         runtime=10,
     shell:
-        "relate report side --kind presets --metrics {input} --out {output} > {log} 2>&1"
+        "{RELATE:q} report side --kind presets --metrics {input} --out {output} > {log} 2>&1"
 
 
 rule params_table:
@@ -91,7 +91,7 @@ rule params_table:
         mem_mb=2000,
         runtime=10,
     shell:
-        "relate params {params.cells} --out {output} > {log} 2>&1"
+        "{RELATE:q} params {params.cells} --out {output} > {log} 2>&1"
 
 
 rule fig1:
@@ -108,7 +108,7 @@ rule fig1:
         mem_mb=2000,
         runtime=10,
     shell:
-        "relate report fig1 --metrics {input} --out {output} > {log} 2>&1"
+        "{RELATE:q} report fig1 --metrics {input} --out {output} > {log} 2>&1"
 
 
 rule latency:
@@ -124,9 +124,9 @@ rule latency:
     resources:
         mem_mb=8000,
         runtime=120,
-        gpu=GPU_JOBS,
+        gpu=LATENCY_GPU,
     shell:
-        "relate latency {params.args} --segmenter {wildcards.segmenter} --out {output}"
+        "{RELATE:q} latency {params.args} --segmenter {wildcards.segmenter} --out {output}"
         " > {log} 2>&1"
 
 
@@ -147,7 +147,7 @@ rule fig3:
         mem_mb=2000,
         runtime=10,
     shell:
-        "relate fig3 --latency {input.latency} {params.metrics} --out {output}"
+        "{RELATE:q} fig3 --latency {input.latency} {params.metrics} --out {output}"
         " > {log} 2>&1"
 
 
@@ -168,7 +168,7 @@ rule fig4:
         mem_mb=2000,
         runtime=10,
     shell:
-        "relate report fig4 {params.args} --out {output} > {log} 2>&1"
+        "{RELATE:q} report fig4 {params.args} --out {output} > {log} 2>&1"
 
 
 rule index:
@@ -189,7 +189,7 @@ rule index:
         mem_mb=2000,
         runtime=10,
     shell:
-        "relate report scorecard --metrics {input.metrics} --latency {input.latency}"
+        "{RELATE:q} report scorecard --metrics {input.metrics} --latency {input.latency}"
         " {params.stand_in} --out {output} > {log} 2>&1"
 
 
@@ -207,5 +207,5 @@ rule sanity:
         mem_mb=1000,
         runtime=5,
     shell:
-        "relate summarize {input} --out {output}"
+        "{RELATE:q} summarize {input} --out {output}"
         " --title 'Sanity baselines (trivial predictors) on the synthetic dataset' > {log} 2>&1"

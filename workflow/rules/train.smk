@@ -23,8 +23,9 @@ rule train:
         runtime=600,
         gpu=GPU_JOBS,
     shell:
-        "OMP_NUM_THREADS={threads} relate train --data {input.data} --dataset {wildcards.dataset}"
-        " --split {wildcards.split} --segmenter {wildcards.segmenter} --seed {wildcards.seed}"
+        "OMP_NUM_THREADS={threads} {RELATE:q} train --data {input.data}"
+        " --dataset {wildcards.dataset} --split {wildcards.split}"
+        " --segmenter {wildcards.segmenter} --seed {wildcards.seed}"
         " --out {params.out} --device {params.device} {params.args} > {log} 2>&1"
 
 
@@ -48,6 +49,6 @@ rule train_bridge:
         runtime=120,
         gpu=GPU_JOBS,
     shell:
-        "OMP_NUM_THREADS={threads} relate train-bridge --data {input.data}"
+        "OMP_NUM_THREADS={threads} {RELATE:q} train-bridge --data {input.data}"
         " --dataset {wildcards.dataset} --split {wildcards.split} --seed {wildcards.seed}"
         " --out {params.out} --epochs {params.epochs} --device {params.device} > {log} 2>&1"

@@ -1,0 +1,174 @@
+"""Checks of a workflow config (the Snakemake ``config`` mapping) before any job is planned.
+
+Each check returns the first problem as ``(key path, words)`` or None; the workflow turns it
+into one line ``error: <config file>: <key path>: <problem>``. The schema is checked first
+(strict at every level), then the names against the registries, so the name checks can
+rely on the shapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import jsonschema
+
+from relate.data.registry import DATASETS, get_dataset
+from relate.errors import RelateError
+from relate.reports.paper_results import SEGMENTERS, load_paper_rows, parse_row
+
+KeyPath = tuple[str | int, ...]
+Problem = tuple[KeyPath, str]
+
+LATENCY_SETUPS = ("rgb", "flow", "two_stream", "relate")
+"""`relate latency` setups: the variants a Fig. 3 row may have."""
+
+
+def key_text(path: KeyPath) -> str:
+    """("experiments", "table1", "cells", 0, 1) -> "experiments.table1.cells[0][1]"."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def holds(tree: Any, path: KeyPath) -> bool:
+    """Whether ``tree`` has a value at ``path``."""
+    for part in path:
+        if isinstance(tree, dict) and part in tree:
+            tree = tree[part]
+        elif isinstance(tree, list) and isinstance(part, int) and part < len(tree):
+            tree = tree[part]
+        else:
+            return False
+    return True
+
+
+def _short(value: Any, width: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _describe(error: jsonschema.ValidationError) -> Problem:
+    """(key path, problem) of one jsonschema error, in words."""
+    path, kind = tuple(error.absolute_path), error.validator
+    expected, value = error.validator_value, error.instance
+    if kind == "additionalProperties" and isinstance(value, dict):
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(key for key in value if key not in allowed)
+        if extra:
+            return path + (extra[0],), f"unknown key (allowed here: {', '.join(allowed)})"
+    if kind == "required" and isinstance(value, dict):
+        missing = [key for key in expected if key not in value]
+        if missing:
+            return path + (missing[0],), (
+                "required key missing (a --configfile is used alone, not merged over "
+                "config/config.yaml: set it in this config)"
+            )
+    if kind == "enum":
+        return path, f"{_short(value)} is not one of: {', '.join(map(str, expected))}"
+    if kind == "type":
+        wanted = " or ".join(expected) if isinstance(expected, list) else expected
+        return path, f"expected {wanted}, got {_short(value)}"
+    if kind == "minItems":
+        if not value:
+            return path, "must not be empty"
+        return path, f"needs at least {expected} items, got {len(value)}"
+    if kind == "maxItems":
+        return path, f"takes at most {expected} items, got {len(value)}"
+    if kind == "uniqueItems":
+        return path, f"items repeat: {_short(value)}"
+    if kind == "minimum":
+        return path, f"{_short(value)} is below the minimum {expected}"
+    if kind == "minLength":
+        return path, "must not be empty"
+    if kind == "multipleOf":
+        return path, f"{_short(value)} is not a multiple of {expected}"
+    if kind == "pattern":
+        return path, f"{_short(value)} does not match {expected}"
+    return path, error.message[:200]
+
+
+def schema_problem(config: Any, schema: Mapping[str, Any]) -> Problem | None:
+    """The most relevant schema violation of ``config`` (jsonschema's best match), or None."""
+    if not isinstance(config, dict):
+        return (), "a config must be a mapping of keys"
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(config))
+    return None if error is None else _describe(error)
+
+
+def _known(names: Any) -> str:
+    return ", ".join(sorted(names))
+
+
+def _cell_problem(config: Mapping[str, Any]) -> Problem | None:
+    """Datasets, segmenters and paper rows of every experiment against the registries."""
+    known_rows = tuple(load_paper_rows()["row"])
+    for name, experiment in config["experiments"].items():
+        for index, (dataset, segmenter) in enumerate(experiment["cells"]):
+            where: KeyPath = ("experiments", name, "cells", index)
+            if dataset not in DATASETS:
+                return where + (0,), f"unknown dataset {dataset!r} (known: {_known(DATASETS)})"
+            if segmenter not in SEGMENTERS:
+                known = ", ".join(SEGMENTERS)
+                return where + (1,), f"unknown segmenter {segmenter!r} (known: {known})"
+        for index, row in enumerate(experiment["rows"]):
+            where = ("experiments", name, "rows", index)
+            try:
+                spec = parse_row(row)
+            except RelateError as error:
+                return where, str(error)
+            if row not in known_rows:
+                return where, (
+                    f"unknown paper row {row!r} (the rows of relate/reports/paper_rows.csv: "
+                    f"{', '.join(known_rows)})"
+                )
+            if name == "fig3" and spec.variant not in LATENCY_SETUPS:
+                return where, (
+                    f"row {row!r} has no latency setup (Fig. 3 rows are variants "
+                    f"{', '.join(LATENCY_SETUPS)})"
+                )
+    return None
+
+
+def name_problem(
+    config: Mapping[str, Any],
+    run_dataset: Callable[[str], str],
+    splits: Callable[[str], list[int]],
+) -> Problem | None:
+    """Names, splits and ranges against the registries (after :func:`schema_problem`).
+
+    ``run_dataset`` maps a paper dataset to the dataset its runs use; ``splits`` gives the
+    splits the config runs of a run dataset.
+    """
+    problem = _cell_problem(config)
+    if problem:
+        return problem
+    for dataset, chosen in config["splits"].items():
+        if dataset not in DATASETS:
+            return ("splits", dataset), f"unknown dataset {dataset!r} (known: {_known(DATASETS)})"
+        n_splits = get_dataset(dataset).n_splits
+        for index, split in enumerate(chosen):
+            if split > n_splits:
+                return ("splits", dataset, index), (
+                    f"split {split} is beyond {dataset}'s {n_splits} splits"
+                )
+    low, high = config["data"]["synthetic_frames"]
+    if low > high:
+        return ("data", "synthetic_frames"), (
+            f"shortest {low} is longer than longest {high} (write [min, max])"
+        )
+    fig4 = config["experiments"]["fig4"]
+    dataset = run_dataset(fig4["cells"][0][0])
+    if fig4["split"] not in splits(dataset):
+        chosen = ", ".join(map(str, splits(dataset)))
+        return ("experiments", "fig4", "split"), (
+            f"split {fig4['split']} is not among the splits this config runs of {dataset} "
+            f"({chosen})"
+        )
+    if config["latency"].get("device") is None and config["device"] == "auto":
+        return ("latency", "device"), (
+            "required when device is auto (relate latency times one named device: cpu or cuda)"
+        )
+    return None
