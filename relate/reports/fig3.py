@@ -157,17 +157,25 @@ def caption(latency: Mapping[str, Any], points: Sequence[Fig3Point]) -> str:
 def plot_fig3(points: Sequence[Fig3Point], latency: Mapping[str, Any], out: Path,
               title: str | None = None) -> None:
     """Write the scatter plot (log time axis) to ``out`` atomically; format from the suffix."""
-    from matplotlib.figure import Figure  # no pyplot: no global figure state, Agg canvas
+    fig = draw_fig3(points, latency, title)
+    out = Path(out)
+    with io.atomic_path(out) as tmp:
+        fig.savefig(tmp, format=out.suffix.lstrip(".") or "png", dpi=150)
+
+
+def draw_fig3(points: Sequence[Fig3Point], latency: Mapping[str, Any],
+              title: str | None = None) -> Any:
+    """The Fig. 3 :class:`matplotlib.figure.Figure`: one labelled point per setup."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure  # no pyplot: no global figure state
 
     fig = Figure(figsize=(6.4, 5.0))
+    FigureCanvasAgg(fig)
     fig.subplots_adjust(left=0.12, right=0.97, top=0.92, bottom=0.2)
     ax = fig.add_subplot()
     ax.set_xscale("log")
     for point in points:
         ax.scatter(point.seconds, point.mean_f1, s=60, zorder=3)
-        ax.annotate(f"{SETUP_LABELS.get(point.setup, point.setup)}\n{_duration(point.seconds)}",
-                    (point.seconds, point.mean_f1), textcoords="offset points", xytext=(6, 6),
-                    fontsize=9)
     two = next((p for p in points if p.setup == "two_stream"), None)
     share = flow_share(latency)
     if two is not None and share is not None and share > 0:
@@ -183,10 +191,67 @@ def plot_fig3(points: Sequence[Fig3Point], latency: Mapping[str, Any], out: Path
     xs = [p.seconds for p in points]
     ax.set_xlim(min(xs) / 3, max(xs) * 3)
     ax.margins(y=0.2)
+    place_labels(fig, ax, points)
     fig.text(0.01, 0.01, textwrap.fill(caption(latency, points), 130), fontsize=6, va="bottom")
-    out = Path(out)
-    with io.atomic_path(out) as tmp:
-        fig.savefig(tmp, format=out.suffix.lstrip(".") or "png", dpi=150)
+    return fig
+
+
+LABEL_OFFSETS = tuple(
+    (dx * step, dy * step)
+    for step in (8, 18, 30, 44)
+    for dx, dy in ((1, 1), (1, -1), (-1, 1), (-1, -1), (1, 0), (-1, 0), (0, 1), (0, -1))
+)
+"""Candidate label offsets from a point, in points: nearest first, eight directions each."""
+
+
+def place_labels(fig: Any, ax: Any, points: Sequence[Fig3Point]) -> list[Any]:
+    """Annotate each point with its setup and time where the label overlaps no other label,
+    no marker and stays inside the axes; returns the annotations.
+
+    Tries :data:`LABEL_OFFSETS` in order with the figure's renderer; where none fits (very
+    crowded plots), the candidate with the least overlap is kept.
+    """
+    renderer = fig.canvas.get_renderer()
+    area = ax.get_window_extent(renderer)
+    markers = [ax.transData.transform((p.seconds, p.mean_f1)) for p in points]
+    placed: list[Any] = []
+    boxes: list[Any] = []
+    for point in points:
+        text = f"{SETUP_LABELS.get(point.setup, point.setup)}\n{_duration(point.seconds)}"
+        best, best_cost = None, math.inf
+        for dx, dy in LABEL_OFFSETS:
+            label = ax.annotate(
+                text, (point.seconds, point.mean_f1), textcoords="offset points",
+                xytext=(dx, dy), fontsize=9, ha="left" if dx >= 0 else "right",
+                va="bottom" if dy >= 0 else "top",
+                arrowprops={"arrowstyle": "-", "color": "gray", "lw": 0.5} if abs(dx) > 8 else None,
+            )
+            box = label.get_window_extent(renderer).expanded(1.05, 1.1)
+            cost = sum(_overlap(box, other) for other in boxes)
+            cost += sum(box.contains(x, y) for x, y in markers)
+            if not (area.contains(box.x0, box.y0) and area.contains(box.x1, box.y1)):
+                cost += 0.5
+            if cost < best_cost:
+                if best is not None:
+                    best.remove()
+                best, best_cost = label, cost
+            else:
+                label.remove()
+            if cost == 0:
+                break
+        placed.append(best)
+        boxes.append(best.get_window_extent(renderer).expanded(1.05, 1.1))
+    return placed
+
+
+def _overlap(first: Any, second: Any) -> float:
+    """Overlap area of two display-space boxes, as a share of the smaller one (0 if apart)."""
+    width = min(first.x1, second.x1) - max(first.x0, second.x0)
+    height = min(first.y1, second.y1) - max(first.y0, second.y0)
+    if width <= 0 or height <= 0:
+        return 0.0
+    smaller = min(first.width * first.height, second.width * second.height)
+    return 1.0 + width * height / smaller
 
 
 def _duration(seconds: float) -> str:
