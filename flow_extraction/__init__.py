@@ -5,7 +5,8 @@
 - :mod:`flow_extraction.tvl1`: Dual TV-L1 flow (OpenCV contrib, CPU) between consecutive
   grayscale frames with pinned parameters (``TVL1_PARAMS``).
 - :mod:`flow_extraction.flow_io`: the per-video flow cache (.npz with provenance meta).
+- :mod:`flow_extraction.i3d`, :mod:`flow_extraction.i3d_weights`,
+  :mod:`flow_extraction.features`: I3D feature extraction.
 
-I3D feature extraction (``i3d``, ``i3d_weights``, ``features``) is added by the features
-issue. See docs/flow.md.
+See docs/flow.md and docs/features.md.
 """

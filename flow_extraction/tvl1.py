@@ -1,10 +1,10 @@
 """TV-L1 optical flow between consecutive frames (OpenCV contrib, CPU).
 
 The features archive was made with OpenCV 2.4's GPU Dual TV-L1 at its default parameters
-on consecutive grayscale frames at the video's native resolution (reference-official-code.md
-§6.1). No GPU TV-L1 exists in today's wheels, so this uses the CPU implementation
-``cv2.optflow.DualTVL1OpticalFlow`` with every parameter set explicitly to the same
-defaults (:data:`TVL1_PARAMS`), so a change of OpenCV's defaults cannot change our flow.
+on consecutive grayscale frames at the video's native resolution (docs/features.md). No GPU
+TV-L1 exists in today's wheels, so this uses the CPU implementation
+``cv2.optflow.DualTVL1OpticalFlow`` with every parameter set explicitly to the same defaults
+(:data:`TVL1_PARAMS`), so a change of OpenCV's defaults cannot change our flow.
 Results are bit-identical across thread counts for one OpenCV version; record the version
 with every cached flow (:mod:`flow_extraction.flow_io`).
 """

@@ -3,7 +3,7 @@
 Frames are decoded with OpenCV (FFmpeg backend); when OpenCV cannot open a file or
 decodes no frame from it, PyAV is tried. Frames are returned at native resolution as
 RGB uint8. :func:`resize_short_side_and_center_crop` is the spatial rule of the
-Kinetics feature extractor (reference-official-code.md §6.1): shorter side to 256 keeping
+Kinetics feature extractor (docs/features.md): shorter side to 256 keeping
 the aspect ratio, then a 224 x 224 centre crop; it is applied unchanged to flow fields,
 whose displacement values are *not* rescaled for the resize.
 """

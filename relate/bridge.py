@@ -1,4 +1,4 @@
-"""Pre-training the modality bridge (``relate train-bridge``; reference-relate-release.md §2.5, D7).
+"""Pre-training the modality bridge (``relate train-bridge``; D7 of docs/decisions.md).
 
 The bridge maps RGB I3D rows to pseudo-flow I3D rows (1×1 conv 1024 → 256, ReLU, 1×1 conv
 256 → 1024). The release pre-trains it alone, then freezes it inside RELATE

@@ -24,6 +24,7 @@ from relate.commands import (
     options_table,
     parity,
     params,
+    plan,
     predict,
     report,
     summarize,
@@ -55,6 +56,7 @@ COMMANDS = (
     fig3,
     download,
     parity,
+    plan,
 )
 """Each module provides ``register(subparsers)``, which sets ``handler`` on its parser."""
 

@@ -1,11 +1,11 @@
 """Cross-modal distillation losses (KD, RKD, GCR, MARS), stage pairing and the modality bridge.
 
-Sources (facts only, formulas written from the project docs, no code copied):
-    * ``/work/shared/docs/baselines-spec.md`` §2 (RKD), §3 (GCR), §4 (logit KD), §5 (MARS), §7.
-    * ``/work/shared/docs/reference-relate-release.md`` §2.5 (bridge), §2.6 (teacher), §3
-      (training as released: ``relate/losses.py`` L46-93, ``scripts/train.py`` L161-172 of
-      github.com/Hsj303/RELATE at ``c2a977f``), §7 D7 (bridge), D8 (teacher), D9 (KD form),
-      D10 (RKD/GCR details).
+Sources (facts only, no code copied):
+    * the RKD, GCR, logit-KD and MARS papers as summarised in docs/distillation.md;
+    * the authors' release (github.com/Hsj303/RELATE at ``c2a977f``: ``relate/losses.py``
+      L46-93, ``scripts/train.py`` L161-172) and where it departs from the paper: D7 (bridge),
+      D8 (teacher), D9 (KD form), D10 (RKD/GCR details). D-numbers are sections of
+      docs/decisions.md.
     * Paper §3.1 (two FC layers bridge the modality gap), §3.3 (L = L_RGB + L_OF + L_J + γ·L_CMKD).
 
 Shape legend: B batch, C classes, F feature width, T frames, S stages. A ``mask`` is (B, 1, T)
@@ -34,10 +34,10 @@ logger = logging.getLogger(__name__)
 
 KD_TEMPERATURE = 2.0  # release: --temperature (train.py L63) and every YAML
 CMKD_GAMMA = 0.5  # release: --gamma (train.py L64), weight of KD, RKD or GCR
-MARS_ALPHA = 50.0  # MARS paper / spec §5
+MARS_ALPHA = 50.0  # the MARS paper's alpha
 EPS_RELEASE = 1e-6  # release's epsilon in the RKD mean and the GCR (T - 1) denominator
 
-# KD presets. "release" reproduces losses.py L46-53 (D9 default); "textbook" is the spec's
+# KD presets. "release" reproduces losses.py L46-53 (D9 default); "textbook" is the
 # methodologically cleaner Hinton form (D9 option: kd_reduction=mean_frames, kd_tau2=true).
 KD_FORMS: Mapping[str, tuple[str, bool]] = {
     "release": ("sum_frames", False),
@@ -77,7 +77,7 @@ def kd_loss(
     reduction: str | None = None,
     tau2: bool | None = None,
 ) -> torch.Tensor:
-    """Per-frame logit KD, KL(teacher ‖ student) at temperature τ (spec §4, release §3, D9).
+    """Per-frame logit KD, KL(teacher ‖ student) at temperature τ (Hinton et al.; release: D9).
 
     L = κ · R_t Σ_c q_tc (log q_tc − log p_tc), q = softmax(teacher/τ), p = softmax(student/τ),
     softmax over classes (dim 1).
@@ -167,7 +167,7 @@ def rkd_loss(
     chunk_size: int | None = None,
     max_frames: int | None = None,
 ) -> torch.Tensor:
-    """Distance-wise relational KD over the frames of each video (spec §2, release §3, D10).
+    """Distance-wise relational KD over the frames of each video (Park et al.; D10).
 
     Per video with N valid frames x_1..x_N: D_ij = ‖x_i − x_j‖₂, μ = mean of the D_ij > 0,
     ψ = D / (μ + eps) for student and (detached) teacher separately, and
@@ -233,7 +233,7 @@ def gcr_loss(
     include_diag: bool = False,
     eps: float = EPS_RELEASE,
 ) -> torch.Tensor:
-    """Global contextual relation: MSE between channel covariances (spec §3, release §3, D10).
+    """Global contextual relation: MSE between channel covariances (D10).
 
     ``matrix="channel"`` (release): per video, Σ = Z̄ Z̄ᵀ / (N − 1 + eps) ∈ R^{F×F} with Z̄ the
     features centred over the N valid frames; L_video = mean over the strict upper triangle
@@ -279,7 +279,7 @@ def mars_loss(
     teacher_features: torch.Tensor,
     mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """MARS feature MSE (spec §5): (1 / (N·F)) Σ_t ‖z^S_t − sg z^T_t‖² over the N valid frames.
+    """MARS feature MSE (Crasto et al.): (1/(N·F)) Σ_t ‖z^S_t − sg z^T_t‖² over the N valid frames.
 
     Args:
         student_features: (B, F, T).
@@ -315,7 +315,7 @@ def stagewise(
     pairing: str = "same_index",
     **kw,
 ) -> torch.Tensor:
-    """Apply ``loss_fn`` to student stage s and teacher stage s and combine (release §3, D8, D9).
+    """Apply ``loss_fn`` to student stage s and teacher stage s and combine (D8, D9).
 
     Args:
         loss_fn: one of :data:`DISTILL_LOSSES` (or any (student, teacher, **kw) loss).
@@ -377,7 +377,7 @@ def stagewise(
 
 
 class ModalityBridge(nn.Module):
-    """RGB-I3D → pseudo-flow-I3D map: 1×1 conv D→H, ReLU, 1×1 conv H→D (release §2.5, D7).
+    """RGB-I3D → pseudo-flow-I3D map: 1×1 conv D→H, ReLU, 1×1 conv H→D (D7).
 
     Two per-frame FC layers (paper §3.1). Defaults D = 1024, H = 256 give
     2·1024·256 + 256 + 1024 = 525,568 parameters. Input and output are (B, D, T).
@@ -408,7 +408,7 @@ def bridge_loss(
     mask: torch.Tensor | None = None,
     padding: str = "exclude",
 ) -> torch.Tensor:
-    """MSE between the bridge output and the flow I3D rows (paper §3.3, release §2.5, D7).
+    """MSE between the bridge output and the flow I3D rows (paper §3.3, D7).
 
     Args:
         pseudo_flow: (B, D, T) bridge output.
@@ -438,7 +438,7 @@ GCR_MATRICES: tuple[str, ...] = ("channel", "frame")
 @dataclass(frozen=True)
 class DistillSettings:
     """One distillation loss between a student and the frozen teacher, with the release's
-    defaults (reference-relate-release.md D8-D10; baselines-spec.md §2-5).
+    defaults (D8-D10, docs/decisions.md; docs/distillation.md).
 
     Attributes:
         method: ``kd``, ``rkd``, ``gcr`` or ``mars``.

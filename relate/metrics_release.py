@@ -1,8 +1,8 @@
 """Segmental F1 as the RELATE authors' release computes it (``relate_release`` convention).
 
 The release (github.com/Hsj303/RELATE at c2a977f, ``relate/metrics.py`` and
-``scripts/evaluate.py``) departs from MS-TCN's ``eval.py``; shared/docs/
-reference-relate-release.md §5 lists the differences, and docs/metrics.md restates them.
+``scripts/evaluate.py``) departs from MS-TCN's ``eval.py``; docs/decisions.md (the release's
+evaluator) lists the differences, and docs/metrics.md defines them exactly.
 Per video, with GT and prediction already cut to the shorter length and the single
 background label dropped:
 

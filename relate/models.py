@@ -1,7 +1,7 @@
 """The RELATE model: RGB branch, flow branch, fusion and joint segmenter (docs/relate_model.md).
 
-Written from /work/shared/docs/reference-relate-release.md §2-3, §6-7 and
-/work/shared/docs/design.md §7-8. Built only from this suite's own blocks
+Written from the paper and the authors' release; the release's departures from the paper are
+D1-D25 of docs/decisions.md. Built only from this suite's own blocks
 (``relate.segmenters``, ``relate.fusion``, ``relate.distill``); no upstream code is copied.
 
 Shape legend: B batch, C classes, D = 1024 RGB-I3D rows, d branch feature width, T frames.
@@ -50,7 +50,7 @@ BRIDGES: tuple[str, ...] = ("none", "pretrained", "joint")
 TEACHER_ARCHS: tuple[str, ...] = ("same_as_branch", "baseline")
 BRIDGE_PADDINGS: tuple[str, ...] = ("exclude", "include")
 RELEASE_CHANNEL_MASK_RATE = 0.3  # release: every dataset, every ASFormer role (D12)
-RELEASE_DEPTH = 3  # release: --num-stages 3 for every role (reference-relate-release.md §2.1)
+RELEASE_DEPTH = 3  # release: --num-stages 3 for every role (D1)
 RGB_DIM = 1024
 
 

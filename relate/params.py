@@ -4,7 +4,8 @@ The table compares, for one dataset and segmenter, the label-supervised baseline
 official depth (``rgb``, ``flow``, ``two_stream``), the teacher (the ``flow`` variant at
 RELATE's depth), RELATE as released, RELATE with naive (concatenation) fusion, and RELATE
 under ``param_budget=match_total`` (the most layers per stage whose inference count, bridge
-aside, stays within the RGB baseline's; D1). Source of the reference numbers: reference-relate-release.md §6.
+aside, stays within the RGB baseline's; D1 of docs/decisions.md). The reference numbers are in
+docs/decisions.md (parameter counts of the released model).
 
 What each column counts:
 
@@ -115,8 +116,7 @@ def match_total_layers(
     options: Mapping[str, Any] | None = None,
 ) -> int | None:
     """The largest ``num_layers`` whose RELATE :func:`budget_count` is <= the RGB baseline's
-    parameters, or None (D1: "matched by reducing layers"; the release doc gives S = 3, L = 3
-    for MS-TCN).
+    parameters, or None (D1: "matched by reducing layers"; at 3 stages MS-TCN fits with L = 3).
 
     Every other option (``depth``, ``fusion``, ...) is kept from ``options``; only the layers
     per stage are searched, from 1 (FACT: ``f_layers`` and ``u_f_layers``). Counts grow with

@@ -1,5 +1,5 @@
 """Every option of the distilled variants in one place, and the ``release`` / ``paper_literal``
-presets (design.md §8; reference-relate-release.md §7, D1-D25).
+presets (D1-D25: the sections of docs/decisions.md).
 
 ``relate train --variant V [--preset P] --option KEY=VALUE ...`` expands the preset, lets the
 explicit options win, and splits the result into model options (the spec of
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from relate.refine import PR_OPTIONS
+from relate.refine_options import PR_OPTIONS
 
 RELATE = ("relate",)
 STUDENTS = ("kd", "rkd", "gcr", "mars")
@@ -36,7 +36,8 @@ class Option:
         default: the default (the release's behaviour unless ``note`` says otherwise).
         paper_literal: the value the ``paper_literal`` preset selects (None: same as default).
         variants: the variants that take it.
-        source: where the reading is documented (D-number of reference-relate-release.md).
+        source: where the reading is documented (a D-number of docs/decisions.md, or a
+            page of docs/).
         description: one line.
     """
 
@@ -82,7 +83,7 @@ OPTIONS: tuple[Option, ...] = (
            None, RELATE, "D17, D19", "fusion module (Table 3)"),
     Option("distill", "kd | rkd | gcr", "kd", None, RELATE, "D10", "CMKD loss (Table 4)"),
     Option("gamma", "float >= 0", "0.5", None, RELATE, "D9", "weight of L_CMKD"),
-    Option("weight", "float >= 0", "0.5 (mars: 50)", None, STUDENTS, "spec §4-5",
+    Option("weight", "float >= 0", "0.5 (mars: 50)", None, STUDENTS, "distillation.md",
            "weight of the distillation term"),
     Option("temperature", "float > 0", "2", None, DISTILLED, "D9", "KD temperature"),
     Option("kd_reduction", "sum_frames | mean_frames", "sum_frames", None, DISTILLED, "D9",
@@ -114,7 +115,6 @@ OPTIONS: tuple[Option, ...] = (
 )
 """Every option, in the order of the docs table."""
 
-RUN_OPTION_NAMES = frozenset({"schedule", "param_budget"})
 PR_OPTION_NAMES = frozenset(PR_OPTIONS) | {"pr_delta"}
 
 

@@ -8,8 +8,9 @@ frame t, let the joint head's raw confidence be max_c p_J[t, c].
 * Else, if it is below ``delta`` (and t > 0), the output row t repeats output row t - 1.
 * Otherwise output row t is p_J[t].
 
-The defaults follow the release (``shared/docs/reference-relate-release.md`` §4) with its plain
-bugs fixed; every departure is one option in :data:`PR_OPTIONS` (release doc §7, D14-D16):
+The defaults follow the release (github.com/Hsj303/RELATE ``relate/refinement.py``) with its
+plain bugs fixed; every departure is one option in :data:`PR_OPTIONS` (D14-D16 are sections of
+docs/decisions.md):
 
 =================  ==========================  ==============  ==============  =========
 option             values (first = default)    release         paper_literal   source
@@ -17,8 +18,8 @@ option             values (first = default)    release         paper_literal   s
 ``pr_confidence``  minmax_video, raw           minmax_video    raw             D14
 ``pr_mstar``       all_heads, unimodal         all_heads       unimodal        D15
 ``pr_t0``          keep, wrap_release          wrap_release    keep            D16
-``pr_rows``        probabilities,              minmax_release  probabilities   §4 step 5,
-                   minmax_release                                              §8 item 2
+``pr_rows``        probabilities,              minmax_release  probabilities   refine.md
+                   minmax_release
 =================  ==========================  ==============  ==============  =========
 
 ``RELEASE_PR_OPTIONS`` reproduces the release bit for bit (same float arithmetic in the
@@ -38,12 +39,31 @@ import logging
 import math
 import numbers
 from collections.abc import Mapping
-from dataclasses import dataclass
-from types import MappingProxyType
 from typing import TypeVar
 
 import numpy as np
 import torch
+
+from relate.refine_options import (
+    DEFAULT_PR_OPTIONS,
+    PAPER_LITERAL_PR_OPTIONS,
+    PR_OPTIONS,
+    RELEASE_PR_OPTIONS,
+    PROption,
+    resolve_pr_options,
+)
+
+__all__ = [
+    "DEFAULT_DELTA",
+    "DEFAULT_PR_OPTIONS",
+    "HEADS",
+    "PAPER_LITERAL_PR_OPTIONS",
+    "PR_OPTIONS",
+    "PROption",
+    "RELEASE_PR_OPTIONS",
+    "refine_prediction",
+    "resolve_pr_options",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -60,117 +80,7 @@ _RGB, _FLOW, _JOINT = 0, 1, 2
 _FLOAT_DTYPES = (np.float16, np.float32, np.float64)
 
 
-@dataclass(frozen=True)
-class PROption:
-    """One PR option.
-
-    Attributes:
-        values: the allowed values; the first one is the default.
-        release: the value that reproduces the authors' release.
-        paper_literal: the value that reads the paper's Sec. 3.4 literally.
-        source: where the discrepancy is documented (reference-relate-release.md).
-        description: one line per value, in the order of ``values``.
-    """
-
-    values: tuple[str, ...]
-    release: str
-    paper_literal: str
-    source: str
-    description: tuple[str, ...]
-
-    @property
-    def default(self) -> str:
-        """The suite's default value."""
-        return self.values[0]
-
-
-PR_OPTIONS: Mapping[str, PROption] = MappingProxyType(
-    {
-        "pr_confidence": PROption(
-            values=("minmax_video", "raw"),
-            release="minmax_video",
-            paper_literal="raw",
-            source="D14",
-            description=(
-                "'lowest' and m* compare confidences of heads min-max normalised over the "
-                "video (each head over all its T*C entries); the delta test stays raw",
-                "every confidence is the raw max probability",
-            ),
-        ),
-        "pr_mstar": PROption(
-            values=("all_heads", "unimodal"),
-            release="all_heads",
-            paper_literal="unimodal",
-            source="D15",
-            description=(
-                "m* ranges over RGB, flow and joint (the joint's unrefined row at t - 1)",
-                "m* ranges over RGB and flow only",
-            ),
-        ),
-        "pr_t0": PROption(
-            values=("keep", "wrap_release"),
-            release="wrap_release",
-            paper_literal="keep",
-            source="D16",
-            description=(
-                "frame 0 has no previous frame and is never replaced",
-                "bug parity: frame 0 may take the RGB head's row of frame T - 1",
-            ),
-        ),
-        "pr_rows": PROption(
-            values=("probabilities", "minmax_release"),
-            release="minmax_release",
-            paper_literal="probabilities",
-            source="§4 step 5, §8 item 2",
-            description=(
-                "a replaced row is the chosen head's input (probability) row",
-                "bug parity: a replaced row is the chosen head's min-max-normalised row, "
-                "so the output mixes scales (same argmax)",
-            ),
-        ),
-    }
-)
-"""Option name -> allowed values, default, release and paper values. Never mutated."""
-
-DEFAULT_PR_OPTIONS: Mapping[str, str] = MappingProxyType(
-    {name: option.default for name, option in PR_OPTIONS.items()}
-)
-RELEASE_PR_OPTIONS: Mapping[str, str] = MappingProxyType(
-    {name: option.release for name, option in PR_OPTIONS.items()}
-)
-PAPER_LITERAL_PR_OPTIONS: Mapping[str, str] = MappingProxyType(
-    {name: option.paper_literal for name, option in PR_OPTIONS.items()}
-)
-
 Array = TypeVar("Array", np.ndarray, torch.Tensor)
-
-
-def resolve_pr_options(options: Mapping[str, object]) -> dict[str, str]:
-    """Fill in defaults and check every option.
-
-    Args:
-        options: a subset of the names of :data:`PR_OPTIONS`, each mapped to one of its values.
-
-    Returns:
-        Every option name mapped to its value.
-
-    Raises:
-        TypeError: an unknown option name.
-        ValueError: a value that the option does not allow.
-    """
-    unknown = sorted(set(options) - set(PR_OPTIONS))
-    if unknown:
-        raise TypeError(
-            f"unknown prediction-refinement option(s) {', '.join(map(repr, unknown))}; "
-            f"known: {', '.join(PR_OPTIONS)}"
-        )
-    resolved = dict(DEFAULT_PR_OPTIONS)
-    for name, value in options.items():
-        allowed = PR_OPTIONS[name].values
-        if not isinstance(value, str) or value not in allowed:
-            raise ValueError(f"{name}={value!r} is not allowed; allowed: {', '.join(allowed)}")
-        resolved[name] = value
-    return resolved
 
 
 def refine_prediction(

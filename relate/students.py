@@ -1,7 +1,7 @@
-"""Single-branch distilled RGB students: ``kd``, ``rkd``, ``gcr`` and ``mars`` (design.md §7).
+"""Single-branch distilled RGB students ``kd``, ``rkd``, ``gcr``, ``mars`` (docs/distillation.md).
 
-One RGB segmenter (the RGB baseline's architecture by default, D20) learns from the labels and
-from a frozen ``flow`` teacher of the same architecture:
+One RGB segmenter (the RGB baseline's architecture by default; D20 of docs/decisions.md)
+learns from the labels and from a frozen ``flow`` teacher of the same architecture:
 
     x_rgb (B, 1024, T) --> segmenter --> logits_s, features_s
     L = L_seg + weight * L_distill(student, teacher)
@@ -42,7 +42,7 @@ DEFAULT_WEIGHTS: Mapping[str, float] = {"kd": CMKD_GAMMA, "rkd": CMKD_GAMMA, "gc
 
 @dataclass(frozen=True)
 class StudentSpec:
-    """A single-branch distilled student; defaults follow baselines-spec.md and D20.
+    """A single-branch distilled student; defaults follow docs/distillation.md and D20.
 
     Attributes:
         method: ``kd``, ``rkd``, ``gcr`` or ``mars``.

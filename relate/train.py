@@ -1,6 +1,6 @@
 """Train one (dataset, split, segmenter, variant, seed) run into a run folder.
 
-Protocol (design.md §9; reference-official-code.md §3.3, §4.3, §5.5):
+Protocol (docs/training.md; the official MS-TCN, ASFormer and FACT training scripts):
 
 * the segmenter's official recipe from :func:`relate.segmenters.defaults`: Adam with its lr
   and weight decay, ``batch_size`` videos per optimiser step (each video is a separate
@@ -115,7 +115,8 @@ class TrainRequest:
     """``relate`` with ``bridge=pretrained``: run folder of ``relate train-bridge``."""
     teacher_for: str | None = None
     """``--variant flow``: train the teacher a distilled variant (with ``preset`` and
-    ``relate_options``) needs: its architecture, under the RELATE schedule (D8)."""
+    ``relate_options``) needs: its architecture, under the RELATE schedule (D8 of
+    docs/decisions.md)."""
 
 
 # --- inputs (shared with relate.predict) ------------------------------------------------------

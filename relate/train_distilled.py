@@ -1,5 +1,5 @@
 """Runs that learn from a frozen ``flow`` teacher: ``relate`` and the single-branch students
-``kd``, ``rkd``, ``gcr``, ``mars`` (design.md §7, §9).
+``kd``, ``rkd``, ``gcr``, ``mars`` (docs/training.md; D-numbers refer to docs/decisions.md).
 
 What they share, and what this module adds to :mod:`relate.train`:
 

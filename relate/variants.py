@@ -12,7 +12,7 @@ variant        rows         in_dim  paper rows
 ``two_stream`` 0-2047       2048    "RGB+OF" rows
 =============  ===========  ======  ===================================================
 
-The distillation and RELATE variants (design.md §7) are built on top of these by their own
+The distillation and RELATE variants (docs/training.md) are built on top of these by their own
 modules; this table is about inputs only.
 """
 
@@ -73,14 +73,15 @@ def get_variant(name: str) -> InputVariant:
 RELATE_VARIANT = InputVariant(
     "relate", slice(0, FEATURE_DIM), "RELATE: model sees RGB rows; flow rows feed the teacher"
 )
-"""``--variant relate`` (design.md §7): all 2048 rows are read; the RELATE model gets the RGB
-rows (0-1023), the frozen ``flow`` teacher (and a ``joint`` bridge's MSE) the flow rows. Kept
-out of :data:`VARIANTS`, which lists the label-supervised input variants only."""
+"""``--variant relate`` (docs/relate_model.md): all 2048 rows are read; the RELATE model gets
+the RGB rows (0-1023), the frozen ``flow`` teacher (and a ``joint`` bridge's MSE) the flow
+rows. Kept out of :data:`VARIANTS`, which lists the label-supervised input variants only."""
 
 RELATE_LR: Mapping[str, float] = MappingProxyType(
     {"gtea": 1e-3, "50salads": 5e-4, "breakfast": 1e-4, "synthetic": 1e-3}
 )
-"""The release's RELATE learning rate per dataset (design.md §9; synthetic uses GTEA's)."""
+"""The release's RELATE learning rate per dataset (D11 of docs/decisions.md; synthetic uses
+GTEA's)."""
 RELATE_EPOCHS = 100
 RELATE_WEIGHT_DECAY = 1e-5
 
@@ -95,5 +96,5 @@ STUDENT_VARIANTS: Mapping[str, InputVariant] = MappingProxyType(
         )
     }
 )
-"""Single-branch distilled students (design.md §7): the model sees the RGB rows, the frozen
+"""Single-branch distilled students (docs/distillation.md): the model sees the RGB rows, the frozen
 teacher the flow rows, as for ``relate``."""

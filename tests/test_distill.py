@@ -264,7 +264,7 @@ def test_stagewise_sums_pairs():
 def test_stagewise_depth_mismatch_raises():
     with pytest.raises(ValueError, match="stages"):
         stagewise(kd_loss, _out(3, 0), _out(4, 100))
-    # the D8 option pairs the last stages of a deeper teacher
+    # the D8 option (docs/decisions.md) pairs the last stages of a deeper teacher
     st, te = _out(3, 0), _out(4, 100)
     val = stagewise(kd_loss, st, te, pairing="last_aligned").item()
     expect = sum(kd_loss(st.logits[i], te.logits[i + 1]).item() for i in range(3))

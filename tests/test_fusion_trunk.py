@@ -167,7 +167,7 @@ def count(module: torch.nn.Module) -> int:
 
 def test_parameter_counts() -> None:
     d = 64
-    # release doc §6: AFT = 16 d^2 + 12 d = 66,304 (AGA 24,960, attention 33,088, proj 8,256)
+    # docs/decisions.md (parameter counts): AFT = 16 d^2 + 12 d = 66,304 (AGA 24,960, attention 33,088, proj 8,256)
     assert release_aft_parameters(d) == 66_304
     aft = AlignmentFusion(d)
     assert count(aft) == 66_304

@@ -25,7 +25,7 @@ def runs(*pairs: tuple[str, int]) -> list[str]:
 
 
 def scores(result: dict[str, float]) -> tuple[float, ...]:
-    """(F1@10, F1@25, F1@50, Edit, Acc), the column order of the release doc's table."""
+    """(F1@10, F1@25, F1@50, Edit, Acc), the column order of the table in docs/decisions.md."""
     return tuple(result[key] for key in ("f1@10", "f1@25", "f1@50", "edit", "acc"))
 
 
@@ -235,8 +235,8 @@ def _release_cases() -> dict[str, tuple]:
     }
 
 
-# (F1@10, F1@25, F1@50, Edit, Acc) as printed in reference-relate-release.md §5.
-# Case 7 is not in that table. Case 8 standard: the official script raises.
+# (F1@10, F1@25, F1@50, Edit, Acc) as in the worked examples of the release's evaluator
+# (docs/decisions.md). Case 7 is not in that table. Case 8 standard: the official script raises.
 RELEASE_TABLE = {
     "1": (("100", "100", "100", "75", "90"), ("85.7", "85.7", "85.7", "75", "90")),
     "2": (("100", "100", "50", "100", "75"), ("100", "100", "100", "100", "75")),

@@ -177,7 +177,7 @@ def test_from_options() -> None:
 
 
 def test_release_parameter_counts() -> None:
-    """reference-relate-release.md §6.1, C = 11: inference RGB + flow + AFT + joint."""
+    """docs/decisions.md (parameter counts), C = 11: inference RGB + flow + AFT + joint."""
     for segmenter, total, seg, joint in [
         ("mstcn", 1_698_787, 564_641, 503_201),
         ("asformer", 2_450_467, 815_201, 753_761),

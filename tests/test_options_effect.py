@@ -197,7 +197,7 @@ def test_paper_literal_preset() -> None:
         "param_budget": "match_total", "anchor_stage": "last", "trunk": "paper",
         "bridge": "pretrained", "pr_confidence": "raw", "pr_mstar": "unimodal",
     }
-    assert preset_options("paper_literal", "kd") == {}  # the paper is silent (D9)
+    assert preset_options("paper_literal", "kd") == {}  # the paper is silent (D9, docs/decisions.md)
     assert preset_options("release", "relate") == {}
     expanded = expand_options("relate", "paper_literal", {"fusion": "naive", "num_layers": 4})
     assert "trunk" not in expanded.model and "param_budget" not in expanded.model

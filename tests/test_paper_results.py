@@ -1,5 +1,5 @@
 """The paper's numbers as data: schema, cell counts, cross-table consistency, the claims made in
-the paper's prose, and the errata found (docs/paper_results.md). No network, no /work/shared
+the paper's prose, and the errata found (docs/paper_results.md). No network and no paper text
 needed (the transcription check against the paper text skips without it)."""
 
 from __future__ import annotations
@@ -287,8 +287,8 @@ def test_printed_deltas() -> None:
             assert delta is None
 
 
-# Published two-stream (2048-d I3D) numbers, from the segmenters' own papers as listed in
-# shared/docs/reference-official-code.md §7 (F1@10, F1@25, F1@50, Edit, Acc).
+# Published two-stream (2048-d I3D) numbers, from the segmenters' own papers (MS-TCN, ASFormer,
+# FACT) (F1@10, F1@25, F1@50, Edit, Acc).
 PUBLISHED_TWO_STREAM = {
     ("mstcn", "50salads"): (76.3, 74.0, 64.5, 67.9, 80.7),
     ("mstcn", "gtea"): (85.8, 83.4, 69.8, 79.0, 76.3),
@@ -466,7 +466,7 @@ def test_fig3_numbers_in_the_text(wide: pd.DataFrame) -> None:
     assert round(share, 3) == 0.988 and int(share * 100) / 100 == FIG3_TEXT["flow_extraction_share"]
 
 
-# --- transcription against the paper text (skipped without /work/shared) ------------------------
+# --- transcription against the paper text (skipped without it) ----------------------------------
 
 
 @pytest.mark.skipif(not PAPER_TEXT.exists(), reason="paper text not available")

@@ -1,4 +1,4 @@
-"""Parameter table (relate.params) and `relate params`; counts from reference-relate-release.md §6."""
+"""Parameter table (relate.params) and `relate params`; counts as in docs/decisions.md."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def test_match_total_is_the_most_layers_within_budget(segmenter: str, options: d
 
 
 def test_match_total_known_values(mstcn_gtea: pd.DataFrame) -> None:
-    # release doc D1 / §6.2: at S = 3, L = 3 fits MS-TCN (658,531); L = 4 does not
+    # D1 (docs/decisions.md): at S = 3, L = 3 fits MS-TCN (658,531); L = 4 does not
     assert match_total_layers("mstcn", "gtea", 11) == 3
     assert relate_counts(spec_with_layers("mstcn", "gtea", 11, 3))["inference"] == 658_531
     assert relate_counts(spec_with_layers("mstcn", "gtea", 11, 4))["inference"] > 731_244

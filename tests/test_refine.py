@@ -110,7 +110,7 @@ def test_float64_takes_the_same_branches() -> None:
         np.testing.assert_array_equal(out32.argmax(1), out64.argmax(1))
 
 
-# --- D14: raw versus min-max confidences --------------------------------------------------
+# --- D14 (docs/decisions.md): raw versus min-max confidences ------------------------------
 # RGB never exceeds 0.7 (min 0.1), so normalising stretches it; flow and joint span [0, 1].
 D14_HEADS = (
     [[0.6, 0.2, 0.2], [0.4, 0.4, 0.2], [0.4, 0.4, 0.2], [0.1, 0.2, 0.7]],
@@ -317,7 +317,7 @@ def test_memory_is_linear_in_frames() -> None:
 
 # --- property: the vectorised rule equals a plain per-frame loop ---------------------------
 def loop_reference(p: list[np.ndarray], delta: float, opts: dict[str, str]) -> np.ndarray:
-    """The rule of reference-relate-release.md §4, one frame at a time, with the options."""
+    """The release's rule (docs/refine.md), one frame at a time, with the options."""
     stacked = np.stack(p)
     normalised = np.stack([minmax(head) for head in stacked])
     conf_from = normalised if opts["pr_confidence"] == "minmax_video" else stacked

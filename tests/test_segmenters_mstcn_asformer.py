@@ -1,7 +1,7 @@
 """Tests of MS-TCN, ASFormer and their shared loss (relate.segmenters.{mstcn,asformer,losses}).
 
-Fidelity targets are the official parameter counts (reference-official-code.md §3.1, §4.2)
-and the official loss (§3.2, §4.3); expected loss values are worked out by hand below.
+Fidelity targets are the official parameter counts (docs/segmenters.md) and the official
+loss; expected loss values are worked out by hand below.
 Small models (few layers, small input) keep the file fast on 2 CPU cores.
 """
 
@@ -61,7 +61,7 @@ def test_official_parameter_counts(name: str, in_dim: int, classes: int) -> None
 
 
 def test_release_depth_parameter_counts() -> None:
-    # reference-relate-release.md §6.1: 3 stages (MS-TCN) / encoder + 2 decoders (ASFormer), 1024-d
+    # docs/decisions.md (parameter counts): 3 stages (MS-TCN) / encoder + 2 decoders (ASFormer), 1024-d
     assert n_params(build("mstcn", 1024, 11, "gtea", num_stages=3)) == 564_641
     assert n_params(build("asformer", 1024, 11, "gtea", num_decoders=2)) == 815_201
 
@@ -291,7 +291,7 @@ def test_window_masks_by_hand() -> None:
 
 @pytest.mark.parametrize("block_len", [1, 2, 3, 4, 8, 64, 512])
 def test_released_mask_is_the_row_agnostic_loop(block_len: int) -> None:
-    # The upstream loop, as described in reference-official-code.md §4.2: at step i it sets the
+    # The upstream loop (ASFormer model.py; docs/segmenters.md): at step i it sets the
     # key columns i .. i+bl-1 on every query row. Rebuild that here and compare.
     width = block_len + 2 * (block_len // 2)
     expected = torch.zeros(block_len, width)

@@ -75,7 +75,7 @@ def test_students_train_predict_evaluate(
     assert terms["total"] == pytest.approx(terms["seg"] + weight * terms["distill"], rel=1e-5)
     state = torch.load(out / "model.pt", weights_only=True)
     assert all(k.startswith("segmenter.") for k in state)  # no teacher weights
-    assert sum(1 for k in state if k.endswith("conv_out.weight")) >= 4  # baseline depth (D20)
+    assert sum(1 for k in state if k.endswith("conv_out.weight")) >= 4  # baseline depth (D20, docs/decisions.md)
     npz = tmp_path / "p.npz"
     assert main(["predict", "--run", str(out), "--data", str(synth), "--split", "1",
                  "--out", str(npz)]) == 0

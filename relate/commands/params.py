@@ -9,7 +9,7 @@ from relate import io
 from relate.data.registry import DATASETS
 from relate.commands.options import key_values
 from relate.errors import RelateError
-from relate.models import SEGMENTER_NAMES
+from relate.segmenters import SEGMENTERS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("--dataset", choices=sorted(DATASETS), help="dataset name")
-    parser.add_argument("--segmenter", choices=SEGMENTER_NAMES, help="backbone")
+    parser.add_argument("--segmenter", choices=tuple(SEGMENTERS), help="backbone")
     parser.add_argument(
         "--cell", dest="cells", action="append", default=[], metavar="DATASET:SEGMENTER",
         help="instead of --dataset/--segmenter: one table per cell, in one file; repeatable",
@@ -60,9 +60,9 @@ def _cells(args: argparse.Namespace) -> list[tuple[str, str]]:
         cells = []
         for item in args.cells:
             dataset, _, segmenter = item.partition(":")
-            if dataset not in DATASETS or segmenter not in SEGMENTER_NAMES:
+            if dataset not in DATASETS or segmenter not in SEGMENTERS:
                 raise RelateError(f"--cell {item!r}: expected DATASET:SEGMENTER "
-                                  f"({', '.join(sorted(DATASETS))} : {', '.join(SEGMENTER_NAMES)})")
+                                  f"({', '.join(sorted(DATASETS))} : {', '.join(SEGMENTERS)})")
             cells.append((dataset, segmenter))
         return cells
     if not args.dataset or not args.segmenter:

@@ -66,7 +66,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "report",
         help="paper tables, side tables, scorecard and Figs. 1/4 from `relate evaluate` JSONs",
         description=(
-            "Build the reports of design.md §11 from `relate evaluate` outputs: Tables 1-4 "
+            "Build the reports (docs/reports.md) from `relate evaluate` outputs: Tables 1-4 "
             "(reproduced mean ± std over seeds, paper value, delta), the convention and "
             "preset side tables, the scorecard of the paper's claims (reports/index.md), "
             "Fig. 1 and Fig. 4. See docs/reports.md."

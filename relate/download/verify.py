@@ -7,16 +7,12 @@ Several kinds are computed in one pass over the file (:func:`file_digests`), so 
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import Iterable
 from pathlib import Path
 
 from tqdm import tqdm
 
 from relate.download.sources import Checksum, ChecksumKind
-from relate.errors import DataError
-
-logger = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
 
@@ -78,10 +74,3 @@ def matching_checksum(
     digests = file_digests(path, [c.kind for c in accepted], progress)
     return next((c for c in accepted if digests[c.kind] == c.value), None)
 
-
-def verify_file(path: str | Path, expected: Checksum, progress: bool = False) -> None:
-    """Raise DataError naming ``path`` unless its digest equals ``expected``."""
-    actual = file_digest(path, expected.kind, progress)
-    if actual != expected.value:
-        raise DataError(path, f"{expected.kind} is {actual}, expected {expected.value}")
-    logger.info("%s: %s ok", path, expected.kind)

@@ -1,8 +1,8 @@
 """Action-gated attention (AGA): RELATE Sec. 3.2, Eq. 1, in the form the authors' release runs.
 
-Written from the paper and from /work/shared/docs/reference-relate-release.md §2.2, §2.3, §7
-(D2-D4) and §8 (items 9, 11, 18), which describe Hsj303/RELATE @ c2a977f
-``relate/alignment_fusion.py`` L29-98. No upstream code is copied.
+Written from the paper and from the authors' release, Hsj303/RELATE @ c2a977f
+``relate/alignment_fusion.py`` L29-98, whose departures from the paper are D2-D4 of
+docs/decisions.md (D-numbers below refer to that page). No upstream code is copied.
 
 Shape legend (as in ``relate/segmenters/base.py``): B batch, d feature channels (64),
 T frames, S predicted segments (runs of equal frame label) per video, padded to the batch
@@ -193,8 +193,9 @@ def masked_instance_norm(
     """Per-video, per-channel normalisation over the valid frames; no affine, no running stats.
 
     With ``mask=None`` this equals ``nn.InstanceNorm1d(d)`` (biased variance, eps 1e-5), which
-    the release applies before Q/K/V (release doc §2.3 step 1). The release ignores the mask
-    (§8 item 18); here padded frames are left out of the statistics and set to 0.
+    the release applies before Q/K/V (D4). The release ignores the mask (harmless there only
+    because it runs batch size 1); here padded frames are left out of the statistics and set
+    to 0.
     """
     valid = _valid_frames(mask, x.shape[0], x.shape[2], x.device).unsqueeze(1)  # (B, 1, T)
     x = x.masked_fill(~valid, 0.0)
@@ -208,7 +209,7 @@ def anchor_labels(logits: Sequence[torch.Tensor], stage: int | Literal["last"] =
     """(B, T) frame labels for the anchors: argmax over classes of one stage's (B, C, T) logits.
 
     The release uses stage index 1 of the branch's own prediction, the middle of its 3 stages
-    (release doc §2.2, D2: ``anchor_stage: 1``); ``"last"`` is the paper-literal option.
+    (D2: ``anchor_stage=1``); ``"last"`` is the paper-literal option.
     """
     index = len(logits) - 1 if stage == "last" else stage
     if not isinstance(index, int) or not 0 <= index < len(logits):
@@ -227,7 +228,7 @@ class ActionGatedAttention(nn.Module):
         anchor: ``"sum_all"`` (Eq. 1 and the release) or ``"own_segment"``.
         form: ``"cheap"`` (default) or ``"literal"`` (the per-run sum; for tests).
         input_norm: ``"instance"``: masked instance norm of Z before the projections, as the
-            release does (D4 ``aft_input_norm: true``); ``"none"``: the paper's Eq. 1 alone.
+            release does (D4, ``fusion.input_norm=instance``); ``"none"``: the paper's Eq. 1 alone.
     """
 
     def __init__(
@@ -270,7 +271,7 @@ class ActionGatedAttention(nn.Module):
         """Z~ (B, d, T), zero on masked frames.
 
         Args:
-            z: (B, d, T) branch features (the last stage's, release doc §2.2).
+            z: (B, d, T) branch features (the last stage's, as in the release).
             labels: (B, T) frame labels defining the runs (see ``anchor_labels``).
             mask: (B, 1, T), nonzero on valid frames, or None.
         """

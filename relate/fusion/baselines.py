@@ -1,13 +1,13 @@
 """The other fusions of RELATE's Table 3, with the AFT's interface, and ``build_fusion``.
 
-Written from /work/shared/docs/baselines-spec.md §1 and §6 and
-/work/shared/docs/reference-relate-release.md §2.4 and §7 (D17, D19). No upstream code is copied.
+Written from the cited papers and the authors' release (Hsj303/RELATE @ c2a977f); its
+departures are D17 and D19 of docs/decisions.md. No upstream code is copied.
 
 Every fusion is called as ``fusion(z_rgb, z_flow, labels_rgb, labels_flow, mask)`` with
 (B, d, T) features, (B, T) anchor labels (used only by the AFT and the anchor
 cross-attention) and a (B, 1, T) mask, and returns (B, ``fusion.out_dim``, T), 0 on padded
 frames. Every attentive row keeps the AFT's trunk (``FusionTrunk``; options ``trunk=`` etc.
-as in ``AlignmentFusion``) and replaces only the per-modality modulation (baselines-spec §6.1):
+as in ``AlignmentFusion``) and replaces only the per-modality modulation (docs/fusion.md):
 
 * ``naive``: [Z_R || Z_F] straight to the joint segmenter (out_dim 2d, no parameters,
   no norm): the release's ``--fusion concat``.
@@ -18,7 +18,7 @@ as in ``AlignmentFusion``) and replaces only the per-modality modulation (baseli
   anchors a_i (means of Q per run) with values the segment means of V; softmax over segments.
   ``variant="cross_modal"``: RGB queries flow and flow queries RGB, one pre-LN block each
   (attention and 4x FFN with residuals, single head, dropout 0.1).
-* ``local_attentive`` (LAF, a reconstruction, baselines-spec §1): per modality m,
+* ``local_attentive`` (LAF, a reconstruction: no public code exists): per modality m,
   omega_t = sigmoid(W_q mean_t(z_m) * W_k z_{other,t}), z~_m = omega * z_m (no bias, no
   residual). ``placement="trunk"`` (default) keeps the trunk; ``"bypass"`` sends
   [Z~_R || Z~_F] (2d) straight to the joint segmenter, as in Lee et al.
@@ -130,7 +130,7 @@ class CrossModalBlock(nn.Module):
 
 
 class CrossModalAttentionFusion(ModulatedFusion):
-    """D19 option ``cross_attention_variant: cross_modal``: RGB <- flow and flow <- RGB
+    """D19 option ``fusion.variant=cross_modal``: RGB <- flow and flow <- RGB
     blocks (MulT-style, pre-LN), then the trunk."""
 
     def __init__(

@@ -1,8 +1,8 @@
 """RELATE's alignment fusion transformer (AFT): AGA per modality, then the fusion trunk.
 
-Written from the paper (Sec. 3.2) and /work/shared/docs/reference-relate-release.md §2.3, §6
-and §7 (D4, D5, D6, D17, D18), which describe Hsj303/RELATE @ c2a977f
-``relate/alignment_fusion.py`` L58-119. No upstream code is copied.
+Written from the paper (Sec. 3.2) and the authors' release, Hsj303/RELATE @ c2a977f
+``relate/alignment_fusion.py`` L58-119, whose departures from the paper are D4, D5, D6, D17
+and D18 of docs/decisions.md. No upstream code is copied.
 
 Shape legend: B batch, d branch feature width (64), T frames. Channels-first: (B, d, T).
 
@@ -99,7 +99,7 @@ def masked_sdpa(
 
 
 class GlobalAttention(nn.Module):
-    """The window layer's shape with full-sequence attention (D5 ``aft_attention: global``):
+    """The window layer's shape with full-sequence attention (D5, ``fusion.attention=global``):
     q/k/v 1x1 C -> C/r, masked SDPA, ReLU, 1x1 C/r -> C, times the mask. (B, C, T) -> same."""
 
     def __init__(self, channels: int, r1: int = 2, r2: int = 2) -> None:
@@ -115,7 +115,7 @@ class GlobalAttention(nn.Module):
 
 
 class FeedForward(nn.Module):
-    """D6 ``aft_ffn: mlp``: x + W2 ReLU(W1 x), 1x1 convs C -> 4C -> C, times the mask."""
+    """D6, ``fusion.ffn=mlp``: x + W2 ReLU(W1 x), 1x1 convs C -> 2C -> C, times the mask."""
 
     def __init__(self, channels: int, expansion: int = 2) -> None:
         super().__init__()
@@ -137,7 +137,7 @@ class FusionTrunk(nn.Module):
         attention: ``"window"`` (one ASFormer ``WindowAttention``, single head, r = 2) or
             ``"global"`` (``GlobalAttention``).
         window, window_mask: block length and mask (``"released"`` = ASFormer's all-ones
-            quirk, D5 ``aft_window_mask: asformer``; ``"sliding"`` = ``intended``).
+            quirk, D5; ``"sliding"`` = the intended sliding window).
         ffn: ``"none"`` (release) or ``"mlp"`` (paper; 2d -> 4d -> 2d with a residual).
     """
 
@@ -303,5 +303,5 @@ class AlignmentFusion(ModulatedFusion):
 
 
 def release_aft_parameters(dim: int = 64) -> int:
-    """16 d^2 + 12 d: the released AFT's parameter count (release doc §6.2); 66,304 at 64."""
+    """16 d^2 + 12 d: the released AFT's parameter count; 66,304 at 64 (docs/decisions.md)."""
     return 16 * dim * dim + 12 * dim

@@ -1,4 +1,4 @@
-"""Figs. 1 and 4 of the paper from the suite's own outputs (design.md §11; docs/reports.md).
+"""Figs. 1 and 4 of the paper from the suite's own outputs (docs/reports.md).
 
 * :func:`fig1`: Acc and mean F1 (mean of F1@{10,25,50}) of the RGB-only Baseline (``rgb``),
   MARS (``mars``) and RELATE (``relate``), grouped bars per dataset × segmenter with the

@@ -46,7 +46,7 @@ TABLES = (1, 2, 3, 4)
 KEY = ("table", "dataset", "segmenter", "row", "metric")
 
 VARIANTS = ("rgb", "flow", "two_stream", "mars", "kd", "rkd", "gcr", "relate")
-"""Training variants of design.md §7."""
+"""Training variants (docs/training.md)."""
 WITHOUT_PR_SUFFIX = "_wo_pr"
 RELATE_OPTIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
@@ -108,7 +108,7 @@ class RowSpec:
 
     Attributes:
         row: the canonical row name.
-        variant: training variant (design.md §7).
+        variant: training variant (docs/training.md).
         options: ``relate train --option`` items as (key, value), non-default values only.
         head: prediction head to score (``final``, or ``joint`` for RELATE without PR).
     """

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from importlib import import_module
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from relate.segmenters.base import Segmenter, SegmenterOutput
 from relate.segmenters.training_defaults import TrainingDefaults
+
+if TYPE_CHECKING:
+    from relate.segmenters.base import Segmenter, SegmenterOutput
 
 SEGMENTERS: Mapping[str, str] = MappingProxyType(
     {"mstcn": "relate.segmenters.mstcn", "asformer": "relate.segmenters.asformer", "fact": "relate.segmenters.fact"}
@@ -20,6 +22,16 @@ SEGMENTERS: Mapping[str, str] = MappingProxyType(
 """Name -> module implementing ``build_<name>`` and ``training_defaults``."""
 
 __all__ = ["SEGMENTERS", "Segmenter", "SegmenterOutput", "TrainingDefaults", "build", "defaults"]
+
+
+def __getattr__(name: str) -> Any:
+    """``Segmenter`` and ``SegmenterOutput`` import torch: loaded on first use, so the
+    registry itself (``SEGMENTERS``) can be read by ``--help`` without torch."""
+    if name in ("Segmenter", "SegmenterOutput"):
+        from relate.segmenters import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _module(name: str) -> Any:

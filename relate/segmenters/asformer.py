@@ -3,7 +3,7 @@
 References: ChinaYi/ASFormer @ e1bbe4f (MIT), ``model.py`` L14-15 (alpha), L23-44 (masked
 attention), L46-170 (attention layer, window mask), L214-229 (AttModule), L251-318
 (encoder, decoders), L333-354 (loss, optimiser); ``main.py`` (settings). Summarised in
-/work/shared/docs/reference-official-code.md §4 and §8 items 2 and 13. No upstream code is copied.
+docs/segmenters.md. No upstream code is copied.
 
 Window mask (``window_mask``): every layer cuts the T frames into blocks of ``bl`` queries and
 lets each block attend to the block extended by ``bl // 2`` frames on each side, i.e. a key

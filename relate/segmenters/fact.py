@@ -108,8 +108,8 @@ BREAKFAST = FACTConfig(
 """configs/breakfast.yaml + utils/dataset.py (average_transcript_len 6.9, bg_class [0])."""
 
 # Derived constants below were computed, from the repository root, with
-#   .venv/bin/python -c "from pathlib import Path; from relate.segmenters.fact import
-#   transcript_stats as s; d = Path('/work/shared/data/real-labels/50salads/groundTruth');
+#   .venv/bin/python -c "import os; from pathlib import Path; from relate.segmenters.fact import
+#   transcript_stats as s; d = Path(os.environ['RELATE_REAL_LABELS'], '50salads/groundTruth');
 #   print(s(p.read_text().split() for p in sorted(d.glob('*.txt'))))"
 # -> TranscriptStats(average_transcript_len=19.98, max_transcript_len=26, ntoken=39), and
 #   .venv/bin/python -c "import numpy as np; from relate.data.synthetic import *;

@@ -1,6 +1,7 @@
 """The MS-TCN / ASFormer training loss: cross-entropy plus a truncated smoothing term.
 
-Facts (reference-official-code.md §3.2, §4.3, §8 item 12): for every stage's logits p,
+Facts (MS-TCN ``model.py`` L58-59 and L76-79, ASFormer's loss; docs/segmenters.md): for every
+stage's logits p,
 
     CE(p, y)  +  0.15 * mean_{b, c, t >= 1}[ min((lsm(p)_t - sg(lsm(p)_{t-1}))^2, 16) * mask_t ]
 

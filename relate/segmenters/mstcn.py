@@ -2,7 +2,7 @@
 
 References: yabufarha/ms-tcn @ 33ed91c (MIT + Commons Clause), ``model.py`` L11-52
 (architecture), L58-59 and L76-79 (loss), ``main.py`` L25-31 (settings); summarised in
-/work/shared/docs/reference-official-code.md §3. No upstream code is copied.
+docs/segmenters.md. No upstream code is copied.
 
 Shape legend: B batch, D input feature dim, T frames, C classes, F feature maps (64),
 S stages.

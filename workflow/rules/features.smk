@@ -60,7 +60,7 @@ rule flow:
         " --threads {threads} --force > {log} 2>&1"
 
 
-# --- I3D features (rule `features`, added by the features issue) -------------------------
+# --- I3D features (rule `features`) --------------------------------------------------------
 # Paths: {RESULTS}/features/{dataset}/{video}.npy (2048, T) + {video}.features.json (weights,
 # fallback, settings). Knobs: config["features"] {padding, batch_size, bf16, rgb_weights,
 # flow_weights}.
