@@ -22,6 +22,11 @@ if not workflow.overwrite_configfiles:
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/constraints.smk"
+include: "workflow/rules/matrix.smk"
+include: "workflow/rules/paths.smk"
+include: "workflow/rules/job_args.smk"
+include: "workflow/rules/report_inputs.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/download.smk"
 include: "workflow/rules/features.smk"

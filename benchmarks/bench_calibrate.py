@@ -36,8 +36,12 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=1, help="untimed repetitions first")
     args = parser.parse_args()
     data = measure(
-        device=args.device, threads=args.threads, frames=args.frames, steps=args.steps,
-        warmup=args.warmup, log=lambda text: print(text, file=sys.stderr, flush=True),
+        device=args.device,
+        threads=args.threads,
+        frames=args.frames,
+        steps=args.steps,
+        warmup=args.warmup,
+        log=lambda text: print(text, file=sys.stderr, flush=True),
     )
     write_calibration(data, args.out)
     print(f"wrote {args.out}")

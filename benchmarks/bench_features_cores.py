@@ -29,16 +29,30 @@ BIN = Path(sys.executable).parent
 def config_text(videos: int, frames: int, size: int) -> str:
     smoke = (REPO / "config" / "smoke.yaml").read_text()
     head = smoke.split("video_pipeline:")[0]
-    return head + (f"video_pipeline:\n  enabled: true\n  videos: {videos}\n"
-                   f"  frames: {frames}\n  size: {size}\n")
+    return head + (
+        f"video_pipeline:\n  enabled: true\n  videos: {videos}\n"
+        f"  frames: {frames}\n  size: {size}\n"
+    )
 
 
 def run(cores: int, config: Path, workdir: Path) -> float:
     target = "results/smoke/data/synthetic_videos_features"
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-    command = [str(BIN / "snakemake"), "--snakefile", str(REPO / "Snakefile"), "--directory",
-               str(workdir), target, "--cores", str(cores), "--set-threads", "flow=1",
-               "features=1", "--configfile", str(config)]
+    command = [
+        str(BIN / "snakemake"),
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        target,
+        "--cores",
+        str(cores),
+        "--set-threads",
+        "flow=1",
+        "features=1",
+        "--configfile",
+        str(config),
+    ]
     start = time.perf_counter()
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
@@ -61,9 +75,11 @@ def main() -> int:
         for cores in (1, 2):
             times[cores] = run(cores, config, Path(tmp) / f"cores{cores}")
             rows.append([cores, round(times[cores], 1)])
-    print(f"{args.videos} synthetic videos x {args.frames} frames at {args.size}^2: synth-videos, "
-          f"TV-L1 and I3D features per video, validation; {os.cpu_count()} CPUs "
-          f"({platform.processor() or platform.machine()})")
+    print(
+        f"{args.videos} synthetic videos x {args.frames} frames at {args.size}^2: synth-videos, "
+        f"TV-L1 and I3D features per video, validation; {os.cpu_count()} CPUs "
+        f"({platform.processor() or platform.machine()})"
+    )
     print(tabulate(rows, headers=["snakemake --cores", "wall s"], tablefmt="github"))
     print(f"speed-up --cores 2 vs --cores 1: {times[1] / times[2]:.2f}x")
     return 0

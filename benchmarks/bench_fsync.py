@@ -29,17 +29,31 @@ def main() -> None:
     parser.add_argument("--large-mb", type=int, default=32, help="size of a large write, MB")
     parser.add_argument("--dir", type=Path, default=None, help="folder to write in (default: temp)")
     args = parser.parse_args()
-    cases = [("small 1 KB", args.small, "x" * 1024),
-             (f"large {args.large_mb} MB", args.large, "x" * (args.large_mb << 20))]
+    cases = [
+        ("small 1 KB", args.small, "x" * 1024),
+        (f"large {args.large_mb} MB", args.large, "x" * (args.large_mb << 20)),
+    ]
     rows = []
     with tempfile.TemporaryDirectory(dir=args.dir) as root:
         for name, count, payload in cases:
             off = _time(Path(root), count, payload, fsync=False)
             on = _time(Path(root), count, payload, fsync=True)
-            rows.append([name, count, f"{1e3 * off / count:.3f}", f"{1e3 * on / count:.3f}",
-                         f"{on / off:.1f}x"])
-    print(tabulate(rows, headers=["writes", "n", "ms/write no fsync", "ms/write fsync", "ratio"],
-                   tablefmt="github"))
+            rows.append(
+                [
+                    name,
+                    count,
+                    f"{1e3 * off / count:.3f}",
+                    f"{1e3 * on / count:.3f}",
+                    f"{on / off:.1f}x",
+                ]
+            )
+    print(
+        tabulate(
+            rows,
+            headers=["writes", "n", "ms/write no fsync", "ms/write fsync", "ratio"],
+            tablefmt="github",
+        )
+    )
 
 
 if __name__ == "__main__":

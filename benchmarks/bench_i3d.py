@@ -19,6 +19,7 @@ Keep runs short on a shared CPU: a 224² window takes seconds there.
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import json
 import platform
@@ -28,25 +29,32 @@ import time
 import torch
 from tabulate import tabulate
 
-from flow_extraction.i3d import InceptionI3d
 from flow_extraction.features import WINDOW
+from flow_extraction.i3d import InceptionI3d
 
 
 def run_once(model: InceptionI3d, x: torch.Tensor, size: int) -> torch.Tensor:
     if size >= 193:  # Mixed_5c is at least 7 x 7: the full feature path
         return model.extract_features(x)
-    for _, y in model.endpoints(x):
-        pass
-    return y
+    _, last = collections.deque(model.endpoints(x), maxlen=1)[0]
+    return last
 
 
-def bench(model: InceptionI3d, size: int, batch: int, dtype: str, device: torch.device,
-          iters: int, warmup: int) -> dict:
+def bench(
+    model: InceptionI3d,
+    size: int,
+    batch: int,
+    dtype: str,
+    device: torch.device,
+    iters: int,
+    warmup: int,
+) -> dict:
     gen = torch.Generator().manual_seed(0)
     x = (torch.rand(batch, 3, WINDOW, size, size, generator=gen) * 2 - 1).to(device)
     autocast = (
         torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-        if dtype == "bf16" else contextlib.nullcontext()
+        if dtype == "bf16"
+        else contextlib.nullcontext()
     )
     times = []
     with torch.inference_mode(), autocast:
@@ -60,8 +68,14 @@ def bench(model: InceptionI3d, size: int, batch: int, dtype: str, device: torch.
             if step >= warmup:
                 times.append(time.perf_counter() - start)
     median = statistics.median(times)
-    return {"size": size, "batch": batch, "dtype": dtype, "iters": iters,
-            "median_s_per_batch": median, "windows_per_s": batch / median}
+    return {
+        "size": size,
+        "batch": batch,
+        "dtype": dtype,
+        "iters": iters,
+        "median_s_per_batch": median,
+        "windows_per_s": batch / median,
+    }
 
 
 def main() -> None:
@@ -82,22 +96,48 @@ def main() -> None:
     model = InceptionI3d(3).eval().to(device)
     rows = [
         bench(model, size, batch, dtype, device, args.iters, args.warmup)
-        for size in args.sizes for batch in args.batch_sizes for dtype in args.dtypes
+        for size in args.sizes
+        for batch in args.batch_sizes
+        for dtype in args.dtypes
     ]
-    hardware = torch.cuda.get_device_name(device) if use_cuda else (
-        f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads"
+    hardware = (
+        torch.cuda.get_device_name(device)
+        if use_cuda
+        else (
+            f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads"
+        )
     )
-    print(f"I3D windows of {WINDOW} frames on {device.type} ({hardware}), "
-          f"torch {torch.__version__}")
-    print(tabulate(
-        [[r["size"], r["batch"], r["dtype"], f"{r['median_s_per_batch']:.3f}",
-          f"{r['windows_per_s']:.2f}"] for r in rows],
-        headers=["size", "batch", "dtype", "median s/batch", "windows/s"], tablefmt="github",
-    ))
+    print(
+        f"I3D windows of {WINDOW} frames on {device.type} ({hardware}), torch {torch.__version__}"
+    )
+    print(
+        tabulate(
+            [
+                [
+                    r["size"],
+                    r["batch"],
+                    r["dtype"],
+                    f"{r['median_s_per_batch']:.3f}",
+                    f"{r['windows_per_s']:.2f}",
+                ]
+                for r in rows
+            ],
+            headers=["size", "batch", "dtype", "median s/batch", "windows/s"],
+            tablefmt="github",
+        )
+    )
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump({"device": device.type, "hardware": hardware, "torch": torch.__version__,
-                       "results": rows}, fh, indent=2)
+            json.dump(
+                {
+                    "device": device.type,
+                    "hardware": hardware,
+                    "torch": torch.__version__,
+                    "results": rows,
+                },
+                fh,
+                indent=2,
+            )
 
 
 if __name__ == "__main__":

@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 from tabulate import tabulate
 
-from relate.data.layout import read_bundle, read_labels, read_mapping
 from relate import metrics
+from relate.data.layout import read_bundle, read_labels, read_mapping
 from relate.metrics import score_split
 from relate.metrics_reference import score_split_reference
 
@@ -95,8 +95,10 @@ def run_table(
     total_fast = total_reference = 0.0
     all_identical = True
     for split, fast_pred, fast_truth, ref_pred, ref_truth in splits:
-        fast_s, fast = timed(lambda: score_split(fast_pred, fast_truth), repeats)
-        ref_s, reference = timed(lambda: score_split_reference(ref_pred, ref_truth), repeats)
+        fast_s, fast = timed(lambda p=fast_pred, t=fast_truth: score_split(p, t), repeats)
+        ref_s, reference = timed(
+            lambda p=ref_pred, t=ref_truth: score_split_reference(p, t), repeats
+        )
         same = identical(fast, reference)
         if not same:
             raise AssertionError(f"split {split}: score_split {fast} != reference {reference}")
@@ -108,8 +110,15 @@ def run_table(
     videos = sum(r[1] for r in rows)
     frames = sum(r[2] for r in rows)
     rows.append(
-        ["total", videos, frames, total_fast, total_reference, total_reference / total_fast,
-         all_identical]
+        [
+            "total",
+            videos,
+            frames,
+            total_fast,
+            total_reference,
+            total_reference / total_fast,
+            all_identical,
+        ]
     )
     return rows, total_fast, total_reference, all_identical
 
@@ -122,15 +131,26 @@ def breakdown(predictions: list[Any], truths: list[Any], repeats: int) -> list[l
     best_gt, best_iou = metrics.best_same_label_overlap(predicted, truth, metrics._exact_iou)
     steps: list[tuple[str, Callable[[], Any]]] = [
         ("concatenate and encode", lambda: metrics.encode_split(predictions, truths, [], False)),
-        ("find runs, prediction and GT", lambda: (
-            metrics.find_segments(split.predicted, split.bounds, split.background),
-            metrics.find_segments(split.truth, split.bounds, split.background))),
+        (
+            "find runs, prediction and GT",
+            lambda: (
+                metrics.find_segments(split.predicted, split.bounds, split.background),
+                metrics.find_segments(split.truth, split.bounds, split.background),
+            ),
+        ),
         ("count correct frames", lambda: np.count_nonzero(split.predicted == split.truth)),
         ("Edit DP", lambda: metrics.edit_distances(predicted, truth)),
-        ("IoU matching", lambda: metrics.best_same_label_overlap(
-            predicted, truth, metrics._exact_iou)),
-        ("thresholds", lambda: [metrics._matched_truth(truth, best_gt, best_iou >= k).sum()
-                                for k in metrics.OVERLAPS]),
+        (
+            "IoU matching",
+            lambda: metrics.best_same_label_overlap(predicted, truth, metrics._exact_iou),
+        ),
+        (
+            "thresholds",
+            lambda: [
+                metrics._matched_truth(truth, best_gt, best_iou >= k).sum()
+                for k in metrics.OVERLAPS
+            ],
+        ),
         ("score_split, whole", lambda: score_split(predictions, truths)),
     ]
     return [[name, 1000 * timed(step, repeats)[0]] for name, step in steps]
@@ -142,11 +162,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=5, help="time each as the best of R calls")
     parser.add_argument(
-        "--dtype", default="int64", choices=["int64", "int32", "int16"],
+        "--dtype",
+        default="int64",
+        choices=["int64", "int32", "int16"],
         help="dtype of the label-id arrays given to score_split",
     )
     parser.add_argument(
-        "--breakdown", action="store_true",
+        "--breakdown",
+        action="store_true",
         help="also time each step of score_split on split 4 (best of 30)",
     )
     args = parser.parse_args(argv)
@@ -167,15 +190,26 @@ def main(argv: list[str] | None = None) -> int:
         truth_ids = [np.array([mapping[x] for x in t], dtype=np.int64) for t in truths]
         pred_ids = [perturb(t, n_classes, rng) for t in truth_ids]
         coded.append(
-            (split, [p.astype(args.dtype) for p in pred_ids],
-             [t.astype(args.dtype) for t in truth_ids],
-             [p.tolist() for p in pred_ids], [t.tolist() for t in truth_ids])
+            (
+                split,
+                [p.astype(args.dtype) for p in pred_ids],
+                [t.astype(args.dtype) for t in truth_ids],
+                [p.tolist() for p in pred_ids],
+                [t.tolist() for t in truth_ids],
+            )
         )
         pred_names = [[names[i] for i in p.tolist()] for p in pred_ids]
         named.append((split, pred_names, truths, pred_names, truths))
 
-    headers = ["split", "videos", "frames", "seconds fast", "seconds pure-Python", "ratio",
-               "identical"]
+    headers = [
+        "split",
+        "videos",
+        "frames",
+        "seconds fast",
+        "seconds pure-Python",
+        "ratio",
+        "identical",
+    ]
     print(
         f"Breakfast test splits, seed {args.seed}, standard convention, best of {args.repeats}; "
         f"Python {platform.python_version()}, numpy {np.__version__}, {os.cpu_count()} CPUs"

@@ -43,13 +43,30 @@ def run(command: list[str]) -> None:
 
 def jobs(data: Path, work: Path, split: int, seed: int, epochs: int) -> list[dict]:
     """Every run of one (split, seed), in dependency order."""
-    base = ["--data", str(data), "--dataset", "synthetic", "--split", str(split),
-            "--segmenter", "mstcn", "--seed", str(seed), "--epochs", str(epochs)]
+    base = [
+        "--data",
+        str(data),
+        "--dataset",
+        "synthetic",
+        "--split",
+        str(split),
+        "--segmenter",
+        "mstcn",
+        "--seed",
+        str(seed),
+        "--epochs",
+        str(epochs),
+    ]
     runs = work / "runs" / f"split{split}" / f"seed{seed}"
 
     def train(name: str, variant: str, *extra: str, heads=("final",), label=None) -> dict:
-        return {"name": name, "label": label or name, "dir": runs / name, "heads": heads,
-                "cmd": ["train", *base, "--variant", variant, "--out", str(runs / name), *extra]}
+        return {
+            "name": name,
+            "label": label or name,
+            "dir": runs / name,
+            "heads": heads,
+            "cmd": ["train", *base, "--variant", variant, "--out", str(runs / name), *extra],
+        }
 
     bridge_dir = runs / "bridge"
     return [
@@ -58,16 +75,38 @@ def jobs(data: Path, work: Path, split: int, seed: int, epochs: int) -> list[dic
         train("flow", "flow"),
         train("teacher3x10", "flow", "--set", "num_stages=3", heads=()),
         train("teacher3x3", "flow", "--set", "num_stages=3", "--set", "num_layers=3", heads=()),
-        {"name": "bridge", "dir": bridge_dir, "heads": (),
-         "cmd": ["train-bridge", "--data", str(data), "--dataset", "synthetic", "--split",
-                 str(split), "--seed", str(seed), "--out", str(bridge_dir)]},
+        {
+            "name": "bridge",
+            "dir": bridge_dir,
+            "heads": (),
+            "cmd": [
+                "train-bridge",
+                "--data",
+                str(data),
+                "--dataset",
+                "synthetic",
+                "--split",
+                str(split),
+                "--seed",
+                str(seed),
+                "--out",
+                str(bridge_dir),
+            ],
+        },
         train("kd", "kd", "--teacher", str(runs / "flow")),
         train("mars", "mars", "--teacher", str(runs / "flow")),
-        train("relate", "relate", "--teacher", str(runs / "teacher3x10"),
-              heads=("joint", "final")),
-        train("relate_paper_literal", "relate", "--teacher", str(runs / "teacher3x3"),
-              "--preset", "paper_literal", "--bridge", str(bridge_dir),
-              heads=("joint", "final")),
+        train("relate", "relate", "--teacher", str(runs / "teacher3x10"), heads=("joint", "final")),
+        train(
+            "relate_paper_literal",
+            "relate",
+            "--teacher",
+            str(runs / "teacher3x3"),
+            "--preset",
+            "paper_literal",
+            "--bridge",
+            str(bridge_dir),
+            heads=("joint", "final"),
+        ),
     ]
 
 
@@ -97,42 +136,88 @@ def main() -> int:
                     continue
                 predictions = job["dir"] / "predictions.npz"
                 if not predictions.exists():
-                    run(["predict", "--run", str(job["dir"]), "--data", str(data),
-                         "--split", str(split), "--out", str(predictions)])
+                    run(
+                        [
+                            "predict",
+                            "--run",
+                            str(job["dir"]),
+                            "--data",
+                            str(data),
+                            "--split",
+                            str(split),
+                            "--out",
+                            str(predictions),
+                        ]
+                    )
                 for head in job["heads"]:
                     metrics_path = job["dir"] / f"metrics-{head}.json"
                     if not metrics_path.exists():
-                        run(["evaluate", "--data", str(data), "--dataset", "synthetic",
-                             "--split", str(split), "--predictions", str(predictions),
-                             "--head", head, "--out", str(metrics_path)])
+                        run(
+                            [
+                                "evaluate",
+                                "--data",
+                                str(data),
+                                "--dataset",
+                                "synthetic",
+                                "--split",
+                                str(split),
+                                "--predictions",
+                                str(predictions),
+                                "--head",
+                                head,
+                                "--out",
+                                str(metrics_path),
+                            ]
+                        )
                     metrics = json.loads(metrics_path.read_text())["metrics"]
-                    pr = {"joint": " (w/o PR)", "final": " (with PR)"} if len(job["heads"]) > 1 \
+                    pr = (
+                        {"joint": " (w/o PR)", "final": " (with PR)"}
+                        if len(job["heads"]) > 1
                         else {"final": ""}
-                    records.append({"variant": job["label"] + pr[head], "split": split,
-                                    "seed": seed, **metrics})
+                    )
+                    records.append(
+                        {
+                            "variant": job["label"] + pr[head],
+                            "split": split,
+                            "seed": seed,
+                            **metrics,
+                        }
+                    )
     table = pd.DataFrame(records)
     per_seed = table.groupby(["variant", "seed"], sort=False)[list(METRICS)].mean()
     summary = per_seed.groupby(level="variant", sort=False).agg(["mean", "std"])
     rows = []
     for variant in summary.index:
-        cells = [f"{summary.loc[variant, (m, 'mean')]:.1f}" + (
-                     f" ± {summary.loc[variant, (m, 'std')]:.1f}" if len(seeds) > 1 else "")
-                 for m in METRICS]
+        cells = [
+            f"{summary.loc[variant, (m, 'mean')]:.1f}"
+            + (f" ± {summary.loc[variant, (m, 'std')]:.1f}" if len(seeds) > 1 else "")
+            for m in METRICS
+        ]
         rows.append([variant, *cells])
-    spread = ("mean ± std over seeds of the split-averaged metric. " if len(seeds) > 1
-              else "one seed: the split-averaged metric, no std. ")
+    spread = (
+        "mean ± std over seeds of the split-averaged metric. "
+        if len(seeds) > 1
+        else "one seed: the split-averaged metric, no std. "
+    )
     header = (
         f"Default synthetic dataset (`relate synth --seed 0`), MS-TCN, splits {splits}, seeds "
         f"{seeds}, {args.epochs} epochs for every run (bridge: 100). Standard MS-TCN protocol; "
         f"{spread}torch {torch.__version__}, {platform.processor() or platform.machine()}, "
         f"{torch.get_num_threads()} threads."
     )
-    text = header + "\n\n" + tabulate(
-        rows, headers=["variant", "F1@10", "F1@25", "F1@50", "Edit", "Acc"], tablefmt="github"
-    ) + "\n"
+    text = (
+        header
+        + "\n\n"
+        + tabulate(
+            rows, headers=["variant", "F1@10", "F1@25", "F1@50", "Edit", "Acc"], tablefmt="github"
+        )
+        + "\n"
+    )
     print(text)
-    print("wall seconds per run name (summed over splits and seeds, this invocation):",
-          {k: round(v) for k, v in seconds.items()})
+    print(
+        "wall seconds per run name (summed over splits and seeds, this invocation):",
+        {k: round(v) for k, v in seconds.items()},
+    )
     if args.out is not None:
         from relate.io import write_text
 

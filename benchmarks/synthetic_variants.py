@@ -41,7 +41,9 @@ def run(command: list[str]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--epochs", type=parse_epochs, default=parse_epochs("mstcn=20,asformer=20,fact=20"))
+    parser.add_argument(
+        "--epochs", type=parse_epochs, default=parse_epochs("mstcn=20,asformer=20,fact=20")
+    )
     parser.add_argument("--split", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workdir", type=Path, default=Path("results/synthetic_variants"))
@@ -61,29 +63,97 @@ def main() -> int:
             predictions = args.workdir / "predictions" / f"{tag}.npz"
             metrics_path = args.workdir / "metrics" / f"{tag}.json"
             start = time.perf_counter()
-            run(["train", "--data", str(data), "--dataset", "synthetic", "--split", str(args.split),
-                 "--segmenter", segmenter, "--variant", variant, "--seed", str(args.seed),
-                 "--out", str(run_dir), "--epochs", str(epochs)])
+            run(
+                [
+                    "train",
+                    "--data",
+                    str(data),
+                    "--dataset",
+                    "synthetic",
+                    "--split",
+                    str(args.split),
+                    "--segmenter",
+                    segmenter,
+                    "--variant",
+                    variant,
+                    "--seed",
+                    str(args.seed),
+                    "--out",
+                    str(run_dir),
+                    "--epochs",
+                    str(epochs),
+                ]
+            )
             seconds = time.perf_counter() - start
-            run(["predict", "--run", str(run_dir), "--data", str(data), "--split", str(args.split),
-                 "--out", str(predictions)])
-            run(["evaluate", "--data", str(data), "--dataset", "synthetic", "--split", str(args.split),
-                 "--predictions", str(predictions), "--out", str(metrics_path)])
+            run(
+                [
+                    "predict",
+                    "--run",
+                    str(run_dir),
+                    "--data",
+                    str(data),
+                    "--split",
+                    str(args.split),
+                    "--out",
+                    str(predictions),
+                ]
+            )
+            run(
+                [
+                    "evaluate",
+                    "--data",
+                    str(data),
+                    "--dataset",
+                    "synthetic",
+                    "--split",
+                    str(args.split),
+                    "--predictions",
+                    str(predictions),
+                    "--out",
+                    str(metrics_path),
+                ]
+            )
             metrics = json.loads(metrics_path.read_text())["metrics"]
             scores[segmenter, variant] = metrics
-            rows.append([segmenter, variant, epochs, *(round(metrics[k], 1) for k in
-                         ("f1@10", "f1@25", "f1@50", "edit", "acc")), round(seconds)])
-    print(f"synthetic dataset (default config, seed 0), split {args.split}, seed {args.seed}; "
-          "test-split metrics, standard protocol; train s = wall time of this run's training call")
-    print(tabulate(rows, headers=["segmenter", "variant", "epochs", "F1@10", "F1@25", "F1@50",
-                                  "Edit", "Acc", "train s"], tablefmt="github"))
+            rows.append(
+                [
+                    segmenter,
+                    variant,
+                    epochs,
+                    *(round(metrics[k], 1) for k in ("f1@10", "f1@25", "f1@50", "edit", "acc")),
+                    round(seconds),
+                ]
+            )
+    print(
+        f"synthetic dataset (default config, seed 0), split {args.split}, seed {args.seed}; "
+        "test-split metrics, standard protocol; train s = wall time of this run's training call"
+    )
+    print(
+        tabulate(
+            rows,
+            headers=[
+                "segmenter",
+                "variant",
+                "epochs",
+                "F1@10",
+                "F1@25",
+                "F1@50",
+                "Edit",
+                "Acc",
+                "train s",
+            ],
+            tablefmt="github",
+        )
+    )
     failures = 0
     for segmenter in args.segmenters.split(","):
         rgb, both = scores[segmenter, "rgb"], scores[segmenter, "two_stream"]
         holds = both["acc"] > rgb["acc"] and both["f1@50"] > rgb["f1@50"]
         failures += not holds
-        print(f"{segmenter}: two_stream beats rgb on Acc ({both['acc']:.1f} vs {rgb['acc']:.1f}) "
-              f"and F1@50 ({both['f1@50']:.1f} vs {rgb['f1@50']:.1f}): {'yes' if holds else 'NO'}")
+        print(
+            f"{segmenter}: two_stream beats rgb on Acc ({both['acc']:.1f} vs {rgb['acc']:.1f}) "
+            f"and F1@50 ({both['f1@50']:.1f} vs {rgb['f1@50']:.1f}): {'yes' if holds else 'NO'}"
+        )
     return 1 if failures else 0
 
 

@@ -12,6 +12,7 @@ Layout: tensors are (N, C, T, H, W). For a 21 x 224 x 224 clip ``extract_feature
 
 from __future__ import annotations
 
+import collections
 import math
 from collections.abc import Iterator, Sequence
 
@@ -188,9 +189,8 @@ class InceptionI3d(nn.Module):
 
     def extract_features(self, x: torch.Tensor) -> torch.Tensor:
         """(N, C, T, 224, 224) in [-1, 1] -> (N, 1024, T', 1, 1), T' = ceil(T / 8) - 1."""
-        for _, x in self.endpoints(x):
-            pass
-        return self.avg_pool(x)
+        _, last = collections.deque(self.endpoints(x), maxlen=1)[0]
+        return self.avg_pool(last)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Class logits (N, num_classes), averaged over T' as the TF model does."""

@@ -21,9 +21,10 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -82,8 +83,13 @@ def _config(request: BridgeRequest, videos: list[str], sample_rate: int) -> dict
         "seed": request.seed,
         "train_videos": videos,
         "bridge": {"in_dim": RGB_ROWS.stop - RGB_ROWS.start, "hidden": request.hidden},
-        "training": {"epochs": request.epochs, "batch_size": request.batch_size,
-                     "lr": request.lr, "optimizer": "adam", "padding": request.padding},
+        "training": {
+            "epochs": request.epochs,
+            "batch_size": request.batch_size,
+            "lr": request.lr,
+            "optimizer": "adam",
+            "padding": request.padding,
+        },
     }
 
 
@@ -121,7 +127,9 @@ def train_bridge(request: BridgeRequest) -> Path:
         raise RelateError(str(error.args[0])) from None
     for name in ("epochs", "batch_size", "hidden"):
         if getattr(request, name) < (0 if name == "epochs" else 1):
-            raise RelateError(f"--{name.replace('_', '-')} must be positive, got {getattr(request, name)}")
+            raise RelateError(
+                f"--{name.replace('_', '-')} must be positive, got {getattr(request, name)}"
+            )
     if not request.lr > 0:
         raise RelateError(f"--lr must be > 0, got {request.lr}")
     if request.padding not in ("exclude", "include"):
@@ -136,8 +144,12 @@ def train_bridge(request: BridgeRequest) -> Path:
 
 
 def _train_bridge_locked(
-    request: BridgeRequest, sample_rate: int, layout: DatasetLayout, videos: list[str],
-    config: dict[str, Any], device: torch.device,
+    request: BridgeRequest,
+    sample_rate: int,
+    layout: DatasetLayout,
+    videos: list[str],
+    config: dict[str, Any],
+    device: torch.device,
 ) -> Path:
     """The part of :func:`train_bridge` that runs while the run folder is locked."""
     out = Path(request.out)
@@ -162,8 +174,9 @@ def _train_bridge_locked(
     else:
         io.write_json(out / CONFIG_FILE, config)
     io.write_json(out / "provenance.json", provenance())
-    with tqdm(total=request.epochs - start, unit="epoch", file=sys.stderr, disable=None,
-              desc="bridge") as bar:
+    with tqdm(
+        total=request.epochs - start, unit="epoch", file=sys.stderr, disable=None, desc="bridge"
+    ) as bar:
         for epoch in range(start, request.epochs):
             order = epoch_generator(request.seed, epoch).permutation(len(blocks))
             total = 0.0
@@ -171,15 +184,23 @@ def _train_bridge_locked(
                 group = [blocks[int(i)] for i in order[first : first + request.batch_size]]
                 x, mask = _batch(group, device)
                 optimizer.zero_grad(set_to_none=True)
-                loss = bridge_loss(bridge(x[:, RGB_ROWS]), x[:, FLOW_ROWS], mask,
-                                   padding=request.padding)
+                loss = bridge_loss(
+                    bridge(x[:, RGB_ROWS]), x[:, FLOW_ROWS], mask, padding=request.padding
+                )
                 loss.backward()
                 optimizer.step()
                 total += float(loss.detach())
             history.append({"epoch": epoch + 1, "loss": {"mse": total}})
-            save_checkpoint(out / CHECKPOINT_FILE, epoch=epoch + 1, config=config, model=bridge,
-                            optimizer=optimizer, scheduler=None, rng=capture_rng_state(),
-                            history=history)
+            save_checkpoint(
+                out / CHECKPOINT_FILE,
+                epoch=epoch + 1,
+                config=config,
+                model=bridge,
+                optimizer=optimizer,
+                scheduler=None,
+                rng=capture_rng_state(),
+                history=history,
+            )
             io.write_text(out / LOG_FILE, "".join(json.dumps(h) + "\n" for h in history))
             bar.update(1)
             bar.set_postfix_str(f"mse {total:.4f}")
@@ -210,14 +231,21 @@ def check_bridge_run(run_dir: Path, *, dataset: str, split: int, hidden: int) ->
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise DataError(path, "missing bridge run config (run `relate train-bridge` first)") from None
+        raise DataError(
+            path, "missing bridge run config (run `relate train-bridge` first)"
+        ) from None
     except (OSError, UnicodeDecodeError, ValueError) as error:
         raise DataError(path, f"unreadable bridge run config ({error})") from None
-    found = (config.get("kind"), (config.get("dataset") or {}).get("name"), config.get("split"),
-             (config.get("bridge") or {}).get("hidden"))
+    found = (
+        config.get("kind"),
+        (config.get("dataset") or {}).get("name"),
+        config.get("split"),
+        (config.get("bridge") or {}).get("hidden"),
+    )
     if found != (KIND, dataset, split, hidden):
         raise DataError(
-            path, f"not the bridge of this run: (kind, dataset, split, hidden) = {found}, "
+            path,
+            f"not the bridge of this run: (kind, dataset, split, hidden) = {found}, "
             f"need {(KIND, dataset, split, hidden)}",
         )
     weights = Path(run_dir) / WEIGHTS_FILE

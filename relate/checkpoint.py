@@ -113,13 +113,17 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
             path,
             f"checkpoint format {state['format']!r} is not supported (expected {FORMAT_VERSION})",
         )
-    types = {"epoch": int, "config": str, "model": Mapping, "optimizer": Mapping, "rng": Mapping,
-             "history": list}
+    types = {
+        "epoch": int,
+        "config": str,
+        "model": Mapping,
+        "optimizer": Mapping,
+        "rng": Mapping,
+        "history": list,
+    }
     for key, kind in types.items():
         if not isinstance(state[key], kind) or (kind is int and isinstance(state[key], bool)):
-            raise DataError(
-                path, f"checkpoint field {key!r} has type {type(state[key]).__name__}"
-            )
+            raise DataError(path, f"checkpoint field {key!r} has type {type(state[key]).__name__}")
     if state["scheduler"] is not None and not isinstance(state["scheduler"], Mapping):
         raise DataError(
             path, f"checkpoint field 'scheduler' has type {type(state['scheduler']).__name__}"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from relate.commands import (
     download,
@@ -22,8 +22,8 @@ from relate.commands import (
     flow,
     latency,
     options_table,
-    parity,
     params,
+    parity,
     plan,
     predict,
     report,
@@ -69,9 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="relate",
         description="RELATE reproduction suite: data, training, evaluation and reports.",
     )
-    parser.add_argument(
-        "-v", "--verbose", action="store_true", help="log debug messages to stderr"
-    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages to stderr")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in COMMANDS:
         module.register(subparsers)

@@ -128,8 +128,9 @@ def _mean_dist(x: torch.Tensor, chunk: int | None) -> torch.Tensor:
         total = x.new_zeros(())
         count = torch.zeros((), dtype=torch.long, device=x.device)
         for i in range(0, n, chunk):
-            total = total + checkpoint(lambda a, b: torch.cdist(a, b).sum(), x[i : i + chunk], x,
-                                       use_reentrant=False)
+            total = total + checkpoint(
+                lambda a, b: torch.cdist(a, b).sum(), x[i : i + chunk], x, use_reentrant=False
+            )
             with torch.no_grad():
                 count = count + (torch.cdist(x[i : i + chunk], x) > 0).sum()
     return total / count.clamp_min(1).to(x.dtype)
@@ -153,8 +154,9 @@ def _rkd_one(xs: torch.Tensor, xt: torch.Tensor, kind: str, eps: float, chunk: i
         return block(xs, xs, mu_s, xt) / (n * n)
     total = xs.new_zeros(())
     for i in range(0, n, chunk):
-        total = total + checkpoint(block, xs[i : i + chunk], xs, mu_s, xt[i : i + chunk],
-                                   use_reentrant=False)
+        total = total + checkpoint(
+            block, xs[i : i + chunk], xs, mu_s, xt[i : i + chunk], use_reentrant=False
+        )
     return total / (n * n)
 
 
@@ -425,8 +427,12 @@ def bridge_loss(
     return mars_loss(pseudo_flow, flow, mask)
 
 
-DISTILL_FIELDS: Mapping[str, str] = {"kd": "logits", "rkd": "features", "gcr": "features",
-                                     "mars": "features"}
+DISTILL_FIELDS: Mapping[str, str] = {
+    "kd": "logits",
+    "rkd": "features",
+    "gcr": "features",
+    "mars": "features",
+}
 """Which per-stage tensor each loss compares."""
 KD_REDUCTIONS: tuple[str, ...] = ("sum_frames", "mean_frames")
 STAGE_CHOICES: tuple[str, ...] = ("default", "all", "last")
@@ -480,8 +486,7 @@ class DistillSettings:
         """The loss summed over the selected stage pairs (teacher tensors detached)."""
         kw: dict[str, object] = {}
         if self.method == "kd":
-            kw.update(temperature=self.temperature, reduction=self.kd_reduction,
-                      tau2=self.kd_tau2)
+            kw.update(temperature=self.temperature, reduction=self.kd_reduction, tau2=self.kd_tau2)
         elif self.method == "rkd":
             kw["loss"] = self.rkd_loss
         elif self.method == "gcr":
@@ -494,6 +499,11 @@ class DistillSettings:
         )
         stages = DEFAULT_STAGES[self.method] if self.stages == "default" else self.stages
         return stagewise(
-            loss_fn, student, detached, stages=stages, field=DISTILL_FIELDS[self.method],
-            pairing=self.pairing, mask=mask,
+            loss_fn,
+            student,
+            detached,
+            stages=stages,
+            field=DISTILL_FIELDS[self.method],
+            pairing=self.pairing,
+            mask=mask,
         )

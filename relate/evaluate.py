@@ -52,7 +52,9 @@ def read_prediction(path: Path, id_to_name: dict[int, str]) -> list[str]:
         except (ValueError, OSError, EOFError) as error:
             raise DataError(path, f"unreadable or corrupt .npy ({error})") from None
         if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer):
-            raise DataError(path, f"expected a 1-D integer array of class ids, got {ids.dtype} {ids.shape}")
+            raise DataError(
+                path, f"expected a 1-D integer array of class ids, got {ids.dtype} {ids.shape}"
+            )
         unknown = sorted(set(np.unique(ids).tolist()) - set(id_to_name))
         if unknown:
             raise DataError(path, f"class id(s) not in mapping.txt: {unknown[:5]}")
@@ -72,7 +74,9 @@ def read_prediction(path: Path, id_to_name: dict[int, str]) -> list[str]:
 
 def find_prediction(folder: Path, video: str) -> Path:
     """The prediction file of ``video`` in ``folder``; ``DataError`` if none or ambiguous."""
-    found = [folder / f"{video}{s}" for s in PREDICTION_SUFFIXES if (folder / f"{video}{s}").exists()]
+    found = [
+        folder / f"{video}{s}" for s in PREDICTION_SUFFIXES if (folder / f"{video}{s}").exists()
+    ]
     if not found:
         raise DataError(folder / f"{video}.txt", "missing prediction file (.txt or .npy)")
     if len(found) > 1:

@@ -53,7 +53,9 @@ def verify(path: str | Path, what: str) -> None:
         with zipfile.ZipFile(path) as archive:
             bad = archive.testzip()
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
-        raise DataError(path, f"corrupt or unsafe {what} (not a readable zip archive: {error})") from None
+        raise DataError(
+            path, f"corrupt or unsafe {what} (not a readable zip archive: {error})"
+        ) from None
     if bad is not None:
         raise DataError(path, f"corrupt or unsafe {what} (CRC mismatch in member {bad})")
     side = sidecar(path)

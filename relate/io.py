@@ -11,9 +11,10 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -34,7 +35,9 @@ def fsync_enabled() -> bool:
 
 def _fsync_path(path: Path) -> None:
     """fsync a file or folder by path (a folder fsync persists renames inside it)."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) if path.is_dir() else os.O_RDONLY)
+    fd = os.open(
+        path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) if path.is_dir() else os.O_RDONLY
+    )
     try:
         os.fsync(fd)
     finally:

@@ -128,8 +128,12 @@ def score_split(
     predicted = find_segments(split.predicted, split.bounds, split.background)
     truth = find_segments(split.truth, split.bounds, split.background)
     logger.debug(
-        "%s: %d videos, %d frames, %d predicted and %d GT segments", convention,
-        split.n_videos, split.truth.size, predicted.label.size, truth.label.size,
+        "%s: %d videos, %d frames, %d predicted and %d GT segments",
+        convention,
+        split.n_videos,
+        split.truth.size,
+        predicted.label.size,
+        truth.label.size,
     )
     distances = edit_distances(predicted, truth)
     longest = np.maximum(predicted.counts, truth.counts)
@@ -137,8 +141,14 @@ def score_split(
     if convention == "relate_release":
         best_gt, best_iou = best_same_label_overlap(predicted, truth, metrics_release.release_iou)
         acc, edit, f1 = metrics_release.release_scores(
-            split.predicted == split.truth, split.bounds, predicted, truth, distances,
-            best_gt, best_iou, OVERLAPS,
+            split.predicted == split.truth,
+            split.bounds,
+            predicted,
+            truth,
+            distances,
+            best_gt,
+            best_iou,
+            OVERLAPS,
         )
         return _result(acc, edit, f1)
 
@@ -229,7 +239,9 @@ def encode_split(
     cut = lengths.tolist()
 
     sequences = itertools.chain(predictions, ground_truths)
-    if not padded and all(isinstance(s, np.ndarray) and s.ndim == 1 and s.dtype.kind in "iub" for s in sequences):
+    if not padded and all(
+        isinstance(s, np.ndarray) and s.ndim == 1 and s.dtype.kind in "iub" for s in sequences
+    ):
         parts = [s if len(s) == n else s[:n] for s, n in zip(predictions, cut)]
         parts += [s if len(s) == n else s[:n] for s, n in zip(ground_truths, cut)]
         both = np.concatenate(parts)  # one allocation for predictions and GT

@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 from torch import nn
@@ -135,13 +136,16 @@ class RelateSpec:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
         if self.num_layers is not None and (
-            isinstance(self.num_layers, bool) or not isinstance(self.num_layers, int)
+            isinstance(self.num_layers, bool)
+            or not isinstance(self.num_layers, int)
             or self.num_layers < 1
         ):
             raise ValueError(f"num_layers must be a positive int or None, got {self.num_layers!r}")
         if self.anchor_stage != "last":
             if isinstance(self.anchor_stage, bool) or not isinstance(self.anchor_stage, int):
-                raise ValueError(f"anchor_stage must be an int or 'last', got {self.anchor_stage!r}")
+                raise ValueError(
+                    f"anchor_stage must be an int or 'last', got {self.anchor_stage!r}"
+                )
             if not 0 <= self.anchor_stage < self.depth:
                 raise ValueError(
                     f"anchor_stage {self.anchor_stage} does not exist with depth {self.depth} "
@@ -195,10 +199,14 @@ class RelateSpec:
     def distill_settings(self) -> DistillSettings:
         """The CMKD loss this spec asks for (raises ValueError on an invalid option)."""
         return DistillSettings(
-            self.distill, temperature=self.temperature, kd_reduction=self.kd_reduction,
-            kd_tau2=self.kd_tau2, stages=self.kd_stages if self.distill == "kd" else "default",
+            self.distill,
+            temperature=self.temperature,
+            kd_reduction=self.kd_reduction,
+            kd_tau2=self.kd_tau2,
+            stages=self.kd_stages if self.distill == "kd" else "default",
             pairing="last_aligned" if self.teacher_arch == "baseline" else "same_index",
-            rkd_loss=self.rkd_loss, gcr_matrix=self.gcr_matrix,
+            rkd_loss=self.rkd_loss,
+            gcr_matrix=self.gcr_matrix,
         )
 
     def teacher_overrides(self) -> dict[str, Any]:
@@ -238,18 +246,21 @@ class RelateSpec:
         ``segmenter_options``; string values are parsed as Python literals where possible
         (``3`` -> int, ``0.5`` -> float, ``True``), else kept as strings.
         """
-        known = [f.name for f in dataclasses.fields(cls)
-                 if f.name not in ("segmenter", "dataset", "num_classes",
-                                   "fusion_options", "segmenter_options")]
+        known = [
+            f.name
+            for f in dataclasses.fields(cls)
+            if f.name
+            not in ("segmenter", "dataset", "num_classes", "fusion_options", "segmenter_options")
+        ]
         kwargs: dict[str, Any] = {}
         fusion_options: dict[str, Any] = {}
         segmenter_options: dict[str, Any] = {}
         for key, value in options.items():
             value = _parse(value)
             if key.startswith("fusion."):
-                fusion_options[key[len("fusion."):]] = value
+                fusion_options[key[len("fusion.") :]] = value
             elif key.startswith("segmenter."):
-                segmenter_options[key[len("segmenter."):]] = value
+                segmenter_options[key[len("segmenter.") :]] = value
             elif key in known:
                 kwargs[key] = value
             else:
@@ -268,8 +279,14 @@ class RelateSpec:
                     kwargs[name] = float(kwargs[name])
                 except (TypeError, ValueError):
                     raise ValueError(f"{name} must be a number, got {kwargs[name]!r}") from None
-        return cls(segmenter, dataset, int(num_classes), fusion_options=fusion_options,
-                   segmenter_options=segmenter_options, **kwargs)
+        return cls(
+            segmenter,
+            dataset,
+            int(num_classes),
+            fusion_options=fusion_options,
+            segmenter_options=segmenter_options,
+            **kwargs,
+        )
 
 
 def _parse(value: Any) -> Any:
@@ -390,7 +407,10 @@ class RelateModel(nn.Module):
         else:
             terms["bridge"] = zero
         terms["total"] = (
-            terms["rgb"] + terms["flow"] + terms["joint"] + self.spec.gamma * terms["cmkd"]
+            terms["rgb"]
+            + terms["flow"]
+            + terms["joint"]
+            + self.spec.gamma * terms["cmkd"]
             + self.spec.bridge_weight * terms["bridge"]
         )
         return terms

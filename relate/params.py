@@ -24,7 +24,8 @@ Breakfast (about 119M parameters for RELATE) is counted in a fraction of a secon
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 import torch
@@ -76,7 +77,10 @@ def _split_budget(options: Mapping[str, Any] | None) -> tuple[dict[str, Any], st
 
 
 def spec_with_layers(
-    segmenter: str, dataset: str, num_classes: int, num_layers: int,
+    segmenter: str,
+    dataset: str,
+    num_classes: int,
+    num_layers: int,
     options: Mapping[str, Any] | None = None,
 ) -> RelateSpec:
     """RELATE spec with ``options`` and ``num_layers`` layers per stage (depth unchanged)."""
@@ -112,7 +116,9 @@ def relate_counts(spec: RelateSpec) -> dict[str, int]:
 
 
 def match_total_layers(
-    segmenter: str, dataset: str, num_classes: int | None = None,
+    segmenter: str,
+    dataset: str,
+    num_classes: int | None = None,
     options: Mapping[str, Any] | None = None,
 ) -> int | None:
     """The largest ``num_layers`` whose RELATE :func:`budget_count` is <= the RGB baseline's
@@ -136,7 +142,9 @@ def match_total_layers(
 
 
 def require_match_total_layers(
-    segmenter: str, dataset: str, num_classes: int | None = None,
+    segmenter: str,
+    dataset: str,
+    num_classes: int | None = None,
     options: Mapping[str, Any] | None = None,
 ) -> int:
     """:func:`match_total_layers`, raising ``ValueError`` with the numbers when none fits."""
@@ -154,7 +162,9 @@ def require_match_total_layers(
 
 
 def resolve_options(
-    segmenter: str, dataset: str, num_classes: int | None = None,
+    segmenter: str,
+    dataset: str,
+    num_classes: int | None = None,
     options: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """RELATE options with ``param_budget`` replaced by a concrete ``num_layers``.
@@ -172,8 +182,15 @@ def resolve_options(
     return opts
 
 
-def _row(variant: str, depth: Any, inference: int | None, training: int | None,
-         frozen: int | None, rgb: int, notes: str = "") -> dict[str, Any]:
+def _row(
+    variant: str,
+    depth: Any,
+    inference: int | None,
+    training: int | None,
+    frozen: int | None,
+    rgb: int,
+    notes: str = "",
+) -> dict[str, Any]:
     return {
         "variant": variant,
         "depth": depth,
@@ -197,7 +214,9 @@ def _official_depth(segmenter: str, dataset: str, num_classes: int) -> int:
 
 
 def parameter_table(
-    segmenter: str, dataset: str, num_classes: int | None = None,
+    segmenter: str,
+    dataset: str,
+    num_classes: int | None = None,
     options: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """One row per variant (see the module doc for the columns).
@@ -213,46 +232,100 @@ def parameter_table(
     counts = {v: baseline_count(segmenter, dataset, num_classes, v) for v in BASELINES}
     rgb = counts["rgb"]
     rows = [
-        _row(v, official, counts[v], counts[v], 0, rgb, f"official depth, {VARIANTS[v].in_dim}-d input")
+        _row(
+            v,
+            official,
+            counts[v],
+            counts[v],
+            0,
+            rgb,
+            f"official depth, {VARIANTS[v].in_dim}-d input",
+        )
         for v in BASELINES
     ]
 
     release = RelateSpec.from_options(segmenter, dataset, num_classes, **opts)
     rel = relate_counts(release)
-    rows.insert(3, _row(
-        "teacher", release.depth, rel["teacher"], rel["teacher"], 0, rgb,
-        "flow variant at RELATE's depth; frozen inside RELATE training, not run at test time",
-    ))
+    rows.insert(
+        3,
+        _row(
+            "teacher",
+            release.depth,
+            rel["teacher"],
+            rel["teacher"],
+            0,
+            rgb,
+            "flow variant at RELATE's depth; frozen inside RELATE training, not run at test time",
+        ),
+    )
     bridge_note = "" if release.bridge == "none" else f"; bridge ({release.bridge}) included"
-    default = "release default" if not opts else "with options " + ", ".join(
-        f"{k}={v}" for k, v in sorted(opts.items()))
-    rows.append(_row(
-        "relate", release.depth, rel["inference"], rel["training"], rel["frozen"], rgb,
-        f"{default}: RGB + flow + {release.fusion} + joint{bridge_note}; frozen = teacher"
-        + (" + bridge" if rel["inference"] != rel["training"] else ""),
-    ))
+    default = (
+        "release default"
+        if not opts
+        else "with options " + ", ".join(f"{k}={v}" for k, v in sorted(opts.items()))
+    )
+    rows.append(
+        _row(
+            "relate",
+            release.depth,
+            rel["inference"],
+            rel["training"],
+            rel["frozen"],
+            rgb,
+            f"{default}: RGB + flow + {release.fusion} + joint{bridge_note}; frozen = teacher"
+            + (" + bridge" if rel["inference"] != rel["training"] else ""),
+        )
+    )
 
-    naive_opts = {k: v for k, v in opts.items()
-                  if k not in ("trunk", "aga") and not k.startswith("fusion.")}
+    naive_opts = {
+        k: v for k, v in opts.items() if k not in ("trunk", "aga") and not k.startswith("fusion.")
+    }
     naive_opts["fusion"] = "naive"
     naive = RelateSpec.from_options(segmenter, dataset, num_classes, **naive_opts)
     nc = relate_counts(naive)
-    rows.append(_row("relate (fusion=naive)", naive.depth, nc["inference"], nc["training"],
-                     nc["frozen"], rgb, "concatenation instead of the AFT"))
+    rows.append(
+        _row(
+            "relate (fusion=naive)",
+            naive.depth,
+            nc["inference"],
+            nc["training"],
+            nc["frozen"],
+            rgb,
+            "concatenation instead of the AFT",
+        )
+    )
 
     match_opts = {k: v for k, v in opts.items() if k != "num_layers"}
     layers = match_total_layers(segmenter, dataset, num_classes, match_opts)
     if layers is None:
-        rows.append(_row("relate (param_budget=match_total)", None, None, None, None, rgb,
-                         "no layer count fits the RGB baseline's count"))
+        rows.append(
+            _row(
+                "relate (param_budget=match_total)",
+                None,
+                None,
+                None,
+                None,
+                rgb,
+                "no layer count fits the RGB baseline's count",
+            )
+        )
     else:
         spec = spec_with_layers(segmenter, dataset, num_classes, layers, match_opts)
         mc = relate_counts(spec)
         note = f"{layers} layers per stage: the most within the RGB baseline's {rgb:,}"
         if spec.bridge != "none":
             note += " (bridge not counted against the budget)"
-        rows.append(_row("relate (param_budget=match_total)", spec.depth, mc["inference"],
-                         mc["training"], mc["frozen"], rgb, note))
+        rows.append(
+            _row(
+                "relate (param_budget=match_total)",
+                spec.depth,
+                mc["inference"],
+                mc["training"],
+                mc["frozen"],
+                rgb,
+                note,
+            )
+        )
     table = pd.DataFrame(rows, columns=list(COLUMNS))
     for col in ("depth", "inference params", "training params", "frozen params in training"):
         table[col] = table[col].astype("Int64")  # nullable: the match_total row may be empty
@@ -272,8 +345,9 @@ def format_table(table: pd.DataFrame) -> pd.DataFrame:
     for col in ("inference params", "training params", "frozen params in training"):
         out[col] = [_fmt_int(v) for v in table[col]]
     out["depth"] = [_fmt_int(v, sep=False) for v in table["depth"]]
-    out["ratio to rgb"] = ["—" if v is None or pd.isna(v) else f"{v:.2f}×"
-                           for v in table["ratio to rgb"]]
+    out["ratio to rgb"] = [
+        "—" if v is None or pd.isna(v) else f"{v:.2f}×" for v in table["ratio to rgb"]
+    ]
     return out
 
 
@@ -287,6 +361,7 @@ def to_markdown(table: pd.DataFrame, segmenter: str, dataset: str, num_classes: 
     from tabulate import tabulate
 
     shown = format_table(table)
-    body = tabulate(shown.values.tolist(), headers=list(shown.columns), tablefmt="github",
-                    disable_numparse=True)
+    body = tabulate(
+        shown.values.tolist(), headers=list(shown.columns), tablefmt="github", disable_numparse=True
+    )
     return f"{header_line(segmenter, dataset, num_classes)}\n\n{body}\n"

@@ -25,14 +25,16 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import torch
 
 from relate.checkpoint import load_weights
 from relate.data.layout import DatasetLayout, load_split
+from relate.data.registry import RGB_ROWS
 from relate.data.validate import validate_dataset
 from relate.errors import DataError, RelateError
 from relate.io import atomic_path
@@ -45,7 +47,6 @@ from relate.train import (
     resolve_device,
     upsample,
 )
-from relate.data.registry import RGB_ROWS
 from relate.variants import RELATE_VARIANT, STUDENT_VARIANTS, get_variant
 
 logger = logging.getLogger(__name__)
@@ -128,8 +129,11 @@ RELATE_HEADS = ("rgb", "flow", "joint", "joint_refined", FINAL_HEAD)
 
 @torch.inference_mode()
 def predict_relate_video(
-    model: torch.nn.Module, block: np.ndarray, device: torch.device,
-    delta: float | None = None, pr_options: Mapping[str, str] | None = None,
+    model: torch.nn.Module,
+    block: np.ndarray,
+    device: torch.device,
+    delta: float | None = None,
+    pr_options: Mapping[str, str] | None = None,
 ) -> dict[str, np.ndarray]:
     """RELATE heads (C, T') for one (2048, T') block: the model sees the RGB rows only; the
     joint head is refined (``delta`` and ``pr_options``; defaults when None) at the model's
@@ -144,8 +148,11 @@ def predict_relate_video(
         for name, p in model.probabilities(model(x, mask)).items()  # type: ignore[operator]
     }
     refined = refine_prediction(
-        probs["rgb"].T, probs["flow"].T, probs["joint"].T,
-        delta=DEFAULT_DELTA if delta is None else delta, **dict(pr_options or {}),
+        probs["rgb"].T,
+        probs["flow"].T,
+        probs["joint"].T,
+        delta=DEFAULT_DELTA if delta is None else delta,
+        **dict(pr_options or {}),
     ).T  # (C, T')
     probs["joint_refined"] = np.ascontiguousarray(refined)
     probs[FINAL_HEAD] = probs["joint_refined"]
@@ -171,7 +178,11 @@ def resolve_refinement(
 
 
 def predict_split(
-    run_dir: Path, data: Path, split: int, out: Path, device: str = "cpu",
+    run_dir: Path,
+    data: Path,
+    split: int,
+    out: Path,
+    device: str = "cpu",
     pr_options: Mapping[str, Any] | None = None,
 ) -> int:
     """Write ``out`` (.npz) for the test videos of ``split``; returns the number of videos.

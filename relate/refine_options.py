@@ -104,6 +104,7 @@ PAPER_LITERAL_PR_OPTIONS: Mapping[str, str] = MappingProxyType(
     {name: option.paper_literal for name, option in PR_OPTIONS.items()}
 )
 
+
 def resolve_pr_options(options: Mapping[str, object]) -> dict[str, str]:
     """Fill in defaults and check every option.
 

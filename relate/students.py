@@ -23,8 +23,9 @@ is not part of the module: the trainer runs it frozen on the flow rows and passe
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 from torch import nn
@@ -36,8 +37,12 @@ from relate.segmenters.base import Segmenter, SegmenterOutput
 
 STUDENT_METHODS: tuple[str, ...] = ("kd", "rkd", "gcr", "mars")
 DEPTHS: tuple[str, ...] = ("baseline", "relate")
-DEFAULT_WEIGHTS: Mapping[str, float] = {"kd": CMKD_GAMMA, "rkd": CMKD_GAMMA, "gcr": CMKD_GAMMA,
-                                        "mars": MARS_ALPHA}
+DEFAULT_WEIGHTS: Mapping[str, float] = {
+    "kd": CMKD_GAMMA,
+    "rkd": CMKD_GAMMA,
+    "gcr": CMKD_GAMMA,
+    "mars": MARS_ALPHA,
+}
 
 
 @dataclass(frozen=True)
@@ -93,17 +98,23 @@ class StudentSpec:
     def distill_settings(self) -> DistillSettings:
         """The distillation loss (same index pairing: teacher and student share a depth)."""
         return DistillSettings(
-            self.method, temperature=self.temperature, kd_reduction=self.kd_reduction,
-            kd_tau2=self.kd_tau2, stages=self.kd_stages if self.method == "kd" else "default",
-            rkd_loss=self.rkd_loss, gcr_matrix=self.gcr_matrix,
+            self.method,
+            temperature=self.temperature,
+            kd_reduction=self.kd_reduction,
+            kd_tau2=self.kd_tau2,
+            stages=self.kd_stages if self.method == "kd" else "default",
+            rkd_loss=self.rkd_loss,
+            gcr_matrix=self.gcr_matrix,
         )
 
     def _depth_overrides(self) -> dict[str, Any]:
         if self.depth == "baseline":
             return {}
-        return {"mstcn": {"num_stages": RELEASE_DEPTH},
-                "asformer": {"num_decoders": RELEASE_DEPTH - 1},
-                "fact": {"blocks": "i" + "u" * (RELEASE_DEPTH - 2) + "U"}}[self.segmenter]
+        return {
+            "mstcn": {"num_stages": RELEASE_DEPTH},
+            "asformer": {"num_decoders": RELEASE_DEPTH - 1},
+            "fact": {"blocks": "i" + "u" * (RELEASE_DEPTH - 2) + "U"},
+        }[self.segmenter]
 
     def segmenter_overrides(self) -> dict[str, Any]:
         """``segmenters.build`` overrides of the student (and of its teacher)."""
@@ -115,15 +126,17 @@ class StudentSpec:
     ) -> StudentSpec:
         """Spec from CLI-style ``key=value`` options; ``segmenter.<key>=v`` goes to
         ``segmenter_options``; ``single_branch_depth`` is an alias of ``depth``."""
-        known = [f.name for f in dataclasses.fields(cls)
-                 if f.name not in ("method", "segmenter", "dataset", "num_classes",
-                                   "segmenter_options")]
+        known = [
+            f.name
+            for f in dataclasses.fields(cls)
+            if f.name not in ("method", "segmenter", "dataset", "num_classes", "segmenter_options")
+        ]
         kwargs: dict[str, Any] = {}
         segmenter_options: dict[str, Any] = {}
         for key, value in options.items():
             value = _parse(value)
             if key.startswith("segmenter."):
-                segmenter_options[key[len("segmenter."):]] = value
+                segmenter_options[key[len("segmenter.") :]] = value
             elif key == "single_branch_depth":
                 kwargs["depth"] = value
             elif key in known:
@@ -141,8 +154,14 @@ class StudentSpec:
                     raise ValueError(f"{name} must be a number, got {kwargs[name]!r}") from None
         if "in_dim" in kwargs:
             kwargs["in_dim"] = _as_int("in_dim", kwargs["in_dim"])
-        return cls(method, segmenter, dataset, int(num_classes),
-                   segmenter_options=segmenter_options, **kwargs)
+        return cls(
+            method,
+            segmenter,
+            dataset,
+            int(num_classes),
+            segmenter_options=segmenter_options,
+            **kwargs,
+        )
 
 
 class StudentModel(nn.Module):
@@ -152,7 +171,10 @@ class StudentModel(nn.Module):
         super().__init__()
         self.spec = spec
         self.segmenter: Segmenter = segmenters.build(
-            spec.segmenter, spec.in_dim, spec.num_classes, spec.dataset,
+            spec.segmenter,
+            spec.in_dim,
+            spec.num_classes,
+            spec.dataset,
             **spec.segmenter_overrides(),
         )
 

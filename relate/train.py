@@ -60,6 +60,8 @@ from relate.data.validate import validate_dataset
 from relate.errors import DataError, RelateError
 from relate.provenance import provenance
 from relate.run_lock import locked_run_dir
+from relate.seeding import capture_rng_state, epoch_generator, restore_rng_state, seed_everything
+from relate.segmenters import Segmenter, TrainingDefaults
 from relate.train_distilled import (
     build_distilled_model,
     distilled_loss,
@@ -68,8 +70,6 @@ from relate.train_distilled import (
     plan_distilled,
     plan_teacher,
 )
-from relate.seeding import capture_rng_state, epoch_generator, restore_rng_state, seed_everything
-from relate.segmenters import Segmenter, TrainingDefaults
 from relate.variants import InputVariant, get_variant
 
 logger = logging.getLogger(__name__)
@@ -433,8 +433,12 @@ def plan_run(request: TrainRequest) -> RunPlan:
         return plan_distilled(request, dataset)
     if request.teacher_for is not None:
         return plan_teacher(request, dataset)
-    if (request.teacher is not None or request.relate_options or request.preset is not None
-            or request.bridge is not None):
+    if (
+        request.teacher is not None
+        or request.relate_options
+        or request.preset is not None
+        or request.bridge is not None
+    ):
         raise RelateError(
             "--teacher, --option, --preset and --bridge apply to the distilled variants "
             "(relate, kd, rkd, gcr, mars) only"

@@ -88,7 +88,9 @@ def student_spec(config: Mapping[str, Any]) -> Any:
             len(config["dataset"]["classes"]), **options,
         )  # fmt: skip
     except (TypeError, ValueError, KeyError) as error:
-        raise RelateError(f"invalid {config['variant']['name']} options {options}: {error}") from None
+        raise RelateError(
+            f"invalid {config['variant']['name']} options {options}: {error}"
+        ) from None
 
 
 def build_distilled_model(config: Mapping[str, Any]) -> torch.nn.Module:
@@ -118,7 +120,10 @@ def _teacher_builder(config: Mapping[str, Any]) -> Callable[[], Segmenter]:
 
 
 def distilled_training(
-    dataset: str, segmenter: str, schedule: str, epochs: int | None,
+    dataset: str,
+    segmenter: str,
+    schedule: str,
+    epochs: int | None,
     overrides: Mapping[str, Any],
 ) -> TrainingDefaults:
     """The recipe of a distilled run (module doc); ``--epochs`` and ``train.*`` applied."""
@@ -137,7 +142,9 @@ def distilled_training(
                 f"no RELATE learning rate for {dataset}; known: {', '.join(RELATE_LR)}"
             )
         defaults = TrainingDefaults(
-            epochs=RELATE_EPOCHS, lr=RELATE_LR[dataset], weight_decay=RELATE_WEIGHT_DECAY,
+            epochs=RELATE_EPOCHS,
+            lr=RELATE_LR[dataset],
+            weight_decay=RELATE_WEIGHT_DECAY,
             batch_size=1,
         )
     return resolve_training(defaults, epochs, overrides)
@@ -160,8 +167,12 @@ def _shapes(module: torch.nn.Module) -> dict[str, tuple[int, ...]]:
 
 
 def same_architecture(
-    expected: Callable[[], Segmenter], segmenter: str, in_dim: int, num_classes: int,
-    dataset: str, teacher_overrides: Mapping[str, Any],
+    expected: Callable[[], Segmenter],
+    segmenter: str,
+    in_dim: int,
+    num_classes: int,
+    dataset: str,
+    teacher_overrides: Mapping[str, Any],
 ) -> bool:
     """True when a teacher built from its recorded overrides has the parameter names and shapes
     of ``expected()`` (both built on the meta device, so nothing is allocated). Overrides that
@@ -178,8 +189,16 @@ def same_architecture(
 
 
 def check_teacher(
-    teacher_dir: Path, *, segmenter: str, dataset: str, split: int, seed: int,
-    expected: Callable[[], Segmenter], in_dim: int, num_classes: int, describe: str,
+    teacher_dir: Path,
+    *,
+    segmenter: str,
+    dataset: str,
+    split: int,
+    seed: int,
+    expected: Callable[[], Segmenter],
+    in_dim: int,
+    num_classes: int,
+    describe: str,
 ) -> dict[str, Any]:
     """Check that ``teacher_dir`` holds the teacher a distilled run needs: a finished ``flow``
     run with the same segmenter, dataset, split and seed and the architecture ``expected()``
@@ -192,7 +211,9 @@ def check_teacher(
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise DataError(path, "missing teacher run config (train the `flow` variant first)") from None
+        raise DataError(
+            path, "missing teacher run config (train the `flow` variant first)"
+        ) from None
     except (OSError, UnicodeDecodeError, ValueError) as error:
         raise DataError(path, f"unreadable teacher run config ({error})") from None
     found = {
@@ -202,8 +223,13 @@ def check_teacher(
         "split": config.get("split"),
         "seed": config.get("seed"),
     }
-    wanted = {"variant": "flow", "segmenter": segmenter, "dataset": dataset, "split": split,
-              "seed": seed}
+    wanted = {
+        "variant": "flow",
+        "segmenter": segmenter,
+        "dataset": dataset,
+        "split": split,
+        "seed": seed,
+    }
     problems = [f"{k} {found[k]!r} (need {wanted[k]!r})" for k in wanted if found[k] != wanted[k]]
     have = dict((config.get("segmenter") or {}).get("overrides") or {})
     if not problems and not same_architecture(
@@ -215,8 +241,11 @@ def check_teacher(
     weights = teacher_dir / WEIGHTS_FILE
     if not weights.exists():
         raise DataError(weights, "teacher run is unfinished (no model.pt); finish training it")
-    return {"path": str(teacher_dir.resolve()), "sha256": sha256_of(weights),
-            "segmenter_overrides": have}
+    return {
+        "path": str(teacher_dir.resolve()),
+        "sha256": sha256_of(weights),
+        "segmenter_overrides": have,
+    }
 
 
 def load_teacher(config: Mapping[str, Any], device: torch.device) -> Segmenter:
@@ -252,7 +281,9 @@ def plan_distilled(request: Any, dataset: DatasetInfo) -> Any:
             f"segmenter.<key>, ...), not --set {sorted(request.overrides)}"
         )
     if request.teacher is None:
-        raise RelateError(f"--variant {variant_name} needs --teacher RUN_DIR (a trained `flow` run)")
+        raise RelateError(
+            f"--variant {variant_name} needs --teacher RUN_DIR (a trained `flow` run)"
+        )
     layout = DatasetLayout(Path(request.data))
     validate_dataset(layout.root, labels_only=True).raise_first_error()
     classes = read_classes(layout)
@@ -265,7 +296,10 @@ def plan_distilled(request: Any, dataset: DatasetInfo) -> Any:
     schedule = str(run_options.get("schedule", "release"))
     if variant_name == RELATE_VARIANT.name:
         model_options = _apply_param_budget(
-            request.segmenter, dataset.name, len(classes), expanded.model,
+            request.segmenter,
+            dataset.name,
+            len(classes),
+            expanded.model,
             str(run_options.get("param_budget", "none")),
         )
     elif "param_budget" in run_options:
@@ -297,7 +331,9 @@ def plan_distilled(request: Any, dataset: DatasetInfo) -> Any:
     training = distilled_training(
         dataset.name, request.segmenter, schedule, request.epochs, request.training_overrides
     )
-    variant = RELATE_VARIANT if variant_name == RELATE_VARIANT.name else STUDENT_VARIANTS[variant_name]
+    variant = (
+        RELATE_VARIANT if variant_name == RELATE_VARIANT.name else STUDENT_VARIANTS[variant_name]
+    )
     config = resolved_config(request, dataset, variant, classes, videos, training)
     config[key] = {
         "preset": request.preset,
@@ -312,9 +348,13 @@ def plan_distilled(request: Any, dataset: DatasetInfo) -> Any:
         from relate.bridge import check_bridge_run
 
         if request.bridge is None:
-            raise RelateError("bridge=pretrained needs --bridge RUN_DIR (a `relate train-bridge` run)")
+            raise RelateError(
+                "bridge=pretrained needs --bridge RUN_DIR (a `relate train-bridge` run)"
+            )
         config[key]["bridge"] = check_bridge_run(
-            Path(request.bridge), dataset=dataset.name, split=request.split,
+            Path(request.bridge),
+            dataset=dataset.name,
+            split=request.split,
             hidden=spec.bridge_hidden,
         )
     elif request.bridge is not None:
@@ -332,10 +372,13 @@ def plan_teacher(request: Any, dataset: DatasetInfo) -> Any:
     if request.variant != "flow":
         raise RelateError(f"--teacher-for trains a `flow` teacher, not --variant {request.variant}")
     if not is_distilled(request.teacher_for):
-        raise RelateError(f"--teacher-for must name a distilled variant, got {request.teacher_for!r}")
+        raise RelateError(
+            f"--teacher-for must name a distilled variant, got {request.teacher_for!r}"
+        )
     if request.overrides or request.teacher is not None or request.bridge is not None:
-        raise RelateError("--teacher-for takes the student's --preset/--option, not --set, "
-                          "--teacher or --bridge")
+        raise RelateError(
+            "--teacher-for takes the student's --preset/--option, not --set, --teacher or --bridge"
+        )
     if request.seed < 0:
         raise RelateError(f"--seed must be >= 0, got {request.seed}")
     layout = DatasetLayout(Path(request.data))
@@ -351,7 +394,10 @@ def plan_teacher(request: Any, dataset: DatasetInfo) -> Any:
     model_options = expanded.model
     if request.teacher_for == RELATE_VARIANT.name:
         model_options = _apply_param_budget(
-            request.segmenter, dataset.name, len(classes), model_options,
+            request.segmenter,
+            dataset.name,
+            len(classes),
+            model_options,
             str(run_options.get("param_budget", "none")),
         )
     probe = {
@@ -365,14 +411,20 @@ def plan_teacher(request: Any, dataset: DatasetInfo) -> Any:
     else:
         overrides = student_spec(probe).segmenter_overrides()
     training = distilled_training(
-        dataset.name, request.segmenter, str(run_options.get("schedule", "release")),
-        request.epochs, request.training_overrides,
+        dataset.name,
+        request.segmenter,
+        str(run_options.get("schedule", "release")),
+        request.epochs,
+        request.training_overrides,
     )
     request = dataclasses.replace(request, overrides=overrides)
     variant = get_variant("flow")
     config = resolved_config(request, dataset, variant, classes, videos, training)
-    config["teacher_for"] = {"variant": request.teacher_for, "preset": request.preset,
-                             "options": dict(request.relate_options)}
+    config["teacher_for"] = {
+        "variant": request.teacher_for,
+        "preset": request.preset,
+        "options": dict(request.relate_options),
+    }
     return RunPlan(config, layout, dataset, variant, training, classes, videos, Path(request.out))
 
 
@@ -388,8 +440,7 @@ def _apply_param_budget(
     if budget == "none":
         return options
     try:
-        return resolve_options(segmenter, dataset, num_classes, {**options,
-                                                                 "param_budget": budget})
+        return resolve_options(segmenter, dataset, num_classes, {**options, "param_budget": budget})
     except ValueError as error:
         raise RelateError(str(error)) from None
 
@@ -398,7 +449,10 @@ def _apply_param_budget(
 
 
 def distilled_loss(
-    model: torch.nn.Module, teacher: Segmenter, x: torch.Tensor, target: torch.Tensor,
+    model: torch.nn.Module,
+    teacher: Segmenter,
+    x: torch.Tensor,
+    target: torch.Tensor,
     mask: torch.Tensor,
 ) -> dict[str, torch.Tensor]:
     """Loss terms for one (1, 2048, T') block: RGB rows to the model, flow rows to the frozen
@@ -409,6 +463,9 @@ def distilled_loss(
         teacher_output = teacher(x_flow, mask)
     bridge = getattr(getattr(model, "spec", None), "bridge", "none")
     return model.loss(  # type: ignore[operator]
-        model(x_rgb, mask), target, mask, teacher_output=teacher_output,
+        model(x_rgb, mask),
+        target,
+        mask,
+        teacher_output=teacher_output,
         x_flow=x_flow if bridge == "joint" else None,
     )

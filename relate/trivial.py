@@ -16,7 +16,14 @@ from pathlib import Path
 import numpy as np
 
 from relate import io
-from relate.data.layout import DatasetLayout, aligned_length, load_features, load_split, read_labels, read_mapping
+from relate.data.layout import (
+    DatasetLayout,
+    aligned_length,
+    load_features,
+    load_split,
+    read_labels,
+    read_mapping,
+)
 from relate.data.registry import FLOW_ROWS, RGB_ROWS
 from relate.data.validate import validate_dataset
 

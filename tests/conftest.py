@@ -55,19 +55,22 @@ def tiny_dataset(tmp_path: Path) -> Path:
     return write_tiny_dataset(tmp_path / "tiny")
 
 
-def kill_after_first_checkpoint(command: list[str], run_dir: Path, env: dict[str, str],
-                                timeout: float = 180.0) -> None:
+def kill_after_first_checkpoint(
+    command: list[str], run_dir: Path, env: dict[str, str], timeout: float = 180.0
+) -> None:
     """Start ``relate train`` (``command``) writing ``run_dir`` and SIGKILL it as soon as its
     first checkpoint.pt appears (or it exits, or ``timeout`` passes)."""
     import signal
     import subprocess
     import time
 
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + timeout
-    while (not (run_dir / "checkpoint.pt").exists() and proc.poll() is None
-           and time.monotonic() < deadline):
+    while (
+        not (run_dir / "checkpoint.pt").exists()
+        and proc.poll() is None
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.005)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()

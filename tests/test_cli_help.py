@@ -25,8 +25,9 @@ print(json.dumps(seen))
 
 
 def test_help_never_imports_torch() -> None:
-    result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True,
-                            check=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, timeout=120
+    )
     seen = json.loads(result.stdout.strip().splitlines()[-1])
     assert len(seen) > 10, seen
     assert all(v["code"] == 0 and v["printed"] for v in seen.values()), seen

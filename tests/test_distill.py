@@ -84,13 +84,16 @@ def test_rkd_hand_value():
     pt = [(0.0, 0.0), (1.0, 0.0), (2.0, 0.0)]
     (a, n), (b, _) = _rkd_psi(ps), _rkd_psi(pt)
     mse = sum((a[i][j] - b[i][j]) ** 2 for i in range(n) for j in range(n)) / n**2
-    hub = sum(
-        0.5 * (a[i][j] - b[i][j]) ** 2
-        if abs(a[i][j] - b[i][j]) < 1
-        else abs(a[i][j] - b[i][j]) - 0.5
-        for i in range(n)
-        for j in range(n)
-    ) / n**2
+    hub = (
+        sum(
+            0.5 * (a[i][j] - b[i][j]) ** 2
+            if abs(a[i][j] - b[i][j]) < 1
+            else abs(a[i][j] - b[i][j]) - 0.5
+            for i in range(n)
+            for j in range(n)
+        )
+        / n**2
+    )
     s = torch.tensor(ps).T.unsqueeze(0)  # (1, F=2, T=3)
     t = torch.tensor(pt).T.unsqueeze(0)
     assert rkd_loss(s, t).item() == pytest.approx(mse, rel=1e-5)

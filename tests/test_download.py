@@ -722,8 +722,13 @@ def test_zenodo_record_in_the_entries_form_is_read() -> None:
 def test_hugging_face_tree_listing_gives_lfs_sha256_or_git_blob_id() -> None:
     api = "http://h/api/datasets/o/r/tree/main"
     listing = [
-        {"type": "file", "path": "big.zip", "size": 9, "oid": "1" * 40,
-         "lfs": {"oid": "2" * 64, "size": 9, "pointerSize": 130}},
+        {
+            "type": "file",
+            "path": "big.zip",
+            "size": 9,
+            "oid": "1" * 40,
+            "lfs": {"oid": "2" * 64, "size": 9, "pointerSize": 130},
+        },
         {"type": "file", "path": "README.md", "size": 3, "oid": "3" * 40},
         {"type": "file", "path": "xet.zip", "size": 4, "oid": "4" * 40, "xetHash": "5" * 64},
         {"type": "directory", "path": "sub", "size": 0, "oid": "6" * 40},
@@ -744,22 +749,32 @@ def test_hugging_face_tree_listing_gives_lfs_sha256_or_git_blob_id() -> None:
 def _breakfast_sources(server: Server) -> dict[str, tuple[Source, ...]]:
     """A Hugging Face-like and a Zenodo-like source on the loopback server, like the table's."""
     hf = Source(
-        "hf-test", "breakfast.zip",
+        "hf-test",
+        "breakfast.zip",
         (f"{server.base}/datasets/me/breakfast/resolve/main/breakfast.zip",),
-        None, published="huggingface",
+        None,
+        published="huggingface",
     )
     zenodo = Source(
-        "zenodo-test", "data.zip",
-        (f"{server.base}/records/7/files/data.zip?download=1",
-         f"{server.base}/api/records/7/files/data.zip/content"),
-        None, published="zenodo",
+        "zenodo-test",
+        "data.zip",
+        (
+            f"{server.base}/records/7/files/data.zip?download=1",
+            f"{server.base}/api/records/7/files/data.zip/content",
+        ),
+        None,
+        published="zenodo",
     )
     return {"breakfast": (hf, zenodo)}
 
 
 def _zenodo_record(archive: bytes) -> bytes:
-    entry = {"key": "data.zip", "size": len(archive),
-             "checksum": "md5:" + hashlib.md5(archive).hexdigest(), "links": {}}
+    entry = {
+        "key": "data.zip",
+        "size": len(archive),
+        "checksum": "md5:" + hashlib.md5(archive).hexdigest(),
+        "links": {},
+    }
     return json.dumps({"id": 7, "files": [entry]}).encode()
 
 
@@ -789,8 +804,15 @@ def test_hugging_face_lfs_sha256_verifies_and_is_locked(
     server: Server, tmp_path: Path, files
 ) -> None:
     archive = features_zip(files, prefix="breakfast/")
-    listing = [{"type": "file", "path": "breakfast.zip", "size": len(archive), "oid": "0" * 40,
-                "lfs": {"oid": sha(archive).value, "size": len(archive), "pointerSize": 134}}]
+    listing = [
+        {
+            "type": "file",
+            "path": "breakfast.zip",
+            "size": len(archive),
+            "oid": "0" * 40,
+            "lfs": {"oid": sha(archive).value, "size": len(archive), "pointerSize": 134},
+        }
+    ]
     server.pages["/api/datasets/me/breakfast/tree/main"] = (200, json.dumps(listing).encode())
     server.pages["/datasets/me/breakfast/resolve/main/breakfast.zip"] = (200, archive)
     [result] = install_features(
@@ -807,7 +829,9 @@ def test_hugging_face_lfs_sha256_verifies_and_is_locked(
     (tmp_path / "cache" / "breakfast.zip").unlink()
     with pytest.raises(RelateError, match="locked in"):
         install_features(
-            ["breakfast"], tmp_path / "data", options(tmp_path, force=True),
+            ["breakfast"],
+            tmp_path / "data",
+            options(tmp_path, force=True),
             _breakfast_sources(server),
         )
 
@@ -956,9 +980,22 @@ def test_download_rules_dry_run(tmp_path: Path) -> None:
 
     def dry_run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [str(snakemake), "-n", "-p", "--cores", "1", "-s", str(REPO_ROOT / "Snakefile"),
-             "--directory", str(tmp_path), *args],
-            capture_output=True, text=True, timeout=300, check=False,
+            [
+                str(snakemake),
+                "-n",
+                "-p",
+                "--cores",
+                "1",
+                "-s",
+                str(REPO_ROOT / "Snakefile"),
+                "--directory",
+                str(tmp_path),
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
         )
 
     result = dry_run("data/gtea", "resources/i3d/rgb_imagenet.pt", "resources/i3d/flow_imagenet.pt")

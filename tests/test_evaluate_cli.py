@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import TINY_SPLITS, TINY_VIDEOS, frames
+
 from relate.cli import main
 from relate.trivial import PREDICTION_HEADER
 
@@ -25,8 +25,22 @@ def write_predictions(folder: Path, videos: list[str], suffix: str = ".txt", map
 
 
 def evaluate(tiny: Path, predictions: Path, out: Path, *extra: str) -> int:
-    return main(["evaluate", "--data", str(tiny), "--dataset", "gtea", "--split", "1",
-                 "--predictions", str(predictions), "--out", str(out), *extra])
+    return main(
+        [
+            "evaluate",
+            "--data",
+            str(tiny),
+            "--dataset",
+            "gtea",
+            "--split",
+            "1",
+            "--predictions",
+            str(predictions),
+            "--out",
+            str(out),
+            *extra,
+        ]
+    )
 
 
 @pytest.mark.parametrize("suffix", [".txt", ".npy"])
@@ -36,7 +50,13 @@ def test_perfect_predictions_score_100(tiny_dataset: Path, tmp_path: Path, suffi
     out = tmp_path / "m.json"
     assert evaluate(tiny_dataset, preds, out, "--label", "oracle") == 0
     result = json.loads(out.read_text())
-    assert result["metrics"] == {"acc": 100.0, "edit": 100.0, "f1@10": 100.0, "f1@25": 100.0, "f1@50": 100.0}
+    assert result["metrics"] == {
+        "acc": 100.0,
+        "edit": 100.0,
+        "f1@10": 100.0,
+        "f1@25": 100.0,
+        "f1@50": 100.0,
+    }
     assert result["videos"] == 2 and result["background"] == ["background"]
     assert result["label"] == "oracle" and "packages" in result["provenance"]
     assert set(result["per_video"]) == set(TINY_SPLITS[1])
@@ -66,15 +86,32 @@ def test_known_scores(tiny_dataset: Path, tmp_path: Path) -> None:
     "setup,words",
     [
         (lambda p: (p / "S1_a.txt").unlink(), "S1_a.txt: missing prediction file"),
-        (lambda p: (p / "S1_a.txt").write_text("header only\n"), "S1_a.txt: expected a header line"),
-        (lambda p: (p / "S1_a.txt").write_text("h\ntake flip\n"), "S1_a.txt: label(s) not in mapping.txt: ['flip']"),
-        (lambda p: (p / "S1_a.txt").write_text("h\ntake take\n"), "S1_a.txt: prediction has 2 frames, ground truth has 20"),
+        (
+            lambda p: (p / "S1_a.txt").write_text("header only\n"),
+            "S1_a.txt: expected a header line",
+        ),
+        (
+            lambda p: (p / "S1_a.txt").write_text("h\ntake flip\n"),
+            "S1_a.txt: label(s) not in mapping.txt: ['flip']",
+        ),
+        (
+            lambda p: (p / "S1_a.txt").write_text("h\ntake take\n"),
+            "S1_a.txt: prediction has 2 frames, ground truth has 20",
+        ),
         (lambda p: np.save(p / "S1_a.npy", np.zeros(20, np.int64)), "S1_a.txt: ambiguous"),
-        (lambda p: ((p / "S1_a.txt").unlink(), np.save(p / "S1_a.npy", np.full(20, 7))), "S1_a.npy: class id(s) not in mapping.txt: [7]"),
-        (lambda p: ((p / "S1_a.txt").unlink(), np.save(p / "S1_a.npy", np.zeros((2, 10)))), "S1_a.npy: expected a 1-D integer array"),
+        (
+            lambda p: ((p / "S1_a.txt").unlink(), np.save(p / "S1_a.npy", np.full(20, 7))),
+            "S1_a.npy: class id(s) not in mapping.txt: [7]",
+        ),
+        (
+            lambda p: ((p / "S1_a.txt").unlink(), np.save(p / "S1_a.npy", np.zeros((2, 10)))),
+            "S1_a.npy: expected a 1-D integer array",
+        ),
     ],
 )
-def test_bad_predictions_are_one_line_errors(tiny_dataset: Path, tmp_path: Path, capsys, setup, words) -> None:
+def test_bad_predictions_are_one_line_errors(
+    tiny_dataset: Path, tmp_path: Path, capsys, setup, words
+) -> None:
     preds = write_predictions(tmp_path / "p", TINY_SPLITS[1])
     setup(preds)
     out = tmp_path / "m.json"
@@ -84,7 +121,9 @@ def test_bad_predictions_are_one_line_errors(tiny_dataset: Path, tmp_path: Path,
     assert not out.exists()
 
 
-def test_invalid_dataset_reuses_validator_message(tiny_dataset: Path, tmp_path: Path, capsys) -> None:
+def test_invalid_dataset_reuses_validator_message(
+    tiny_dataset: Path, tmp_path: Path, capsys
+) -> None:
     preds = write_predictions(tmp_path / "p", TINY_SPLITS[1])
     (tiny_dataset / "mapping.txt").write_text("0 take\n1 open\n1 background\n")
     assert evaluate(tiny_dataset, preds, tmp_path / "m.json") == 2
@@ -97,13 +136,46 @@ def test_trivial_evaluate_summarize_chain(tiny_dataset: Path, tmp_path: Path) ->
     for split in (1, 2):
         for method, rows in (("majority", "all"), ("nearest_mean", "rgb")):
             preds = tmp_path / f"pred{split}-{method}"
-            assert main(["trivial", "--data", str(tiny_dataset), "--split", str(split),
-                         "--method", method, "--rows", rows, "--out", str(preds)]) == 0
+            assert (
+                main(
+                    [
+                        "trivial",
+                        "--data",
+                        str(tiny_dataset),
+                        "--split",
+                        str(split),
+                        "--method",
+                        method,
+                        "--rows",
+                        rows,
+                        "--out",
+                        str(preds),
+                    ]
+                )
+                == 0
+            )
             assert sorted(p.stem for p in preds.iterdir()) == sorted(TINY_SPLITS[split])
             out = tmp_path / f"m{split}-{method}.json"
-            assert main(["evaluate", "--data", str(tiny_dataset), "--dataset", "synthetic",
-                         "--split", str(split), "--predictions", str(preds), "--out", str(out),
-                         "--label", f"{method}-{rows}"]) == 0
+            assert (
+                main(
+                    [
+                        "evaluate",
+                        "--data",
+                        str(tiny_dataset),
+                        "--dataset",
+                        "synthetic",
+                        "--split",
+                        str(split),
+                        "--predictions",
+                        str(preds),
+                        "--out",
+                        str(out),
+                        "--label",
+                        f"{method}-{rows}",
+                    ]
+                )
+                == 0
+            )
             outputs.append(out)
     majority = (tmp_path / "pred1-majority" / "S1_a.txt").read_text().splitlines()[1].split()
     assert set(majority) == {"take"}  # train split 1 = S2_*: take 19 frames > open 14 > bg 6
@@ -126,10 +198,22 @@ def test_summarize_means_and_stds_over_seeds(tmp_path: Path) -> None:
     for (seed, split), acc in accs.items():
         path = tmp_path / f"s{seed}-{split}.json"
         metrics = {"acc": acc, "edit": 10.0, "f1@10": 1.0, "f1@25": 1.0, "f1@50": 1.0}
-        path.write_text(json.dumps({"dataset": "synthetic", "split": split, "convention": "standard",
-                                    "metrics": metrics, "synthetic": True, "label": "m", "seed": seed}))
+        path.write_text(
+            json.dumps(
+                {
+                    "dataset": "synthetic",
+                    "split": split,
+                    "convention": "standard",
+                    "metrics": metrics,
+                    "synthetic": True,
+                    "label": "m",
+                    "seed": seed,
+                }
+            )
+        )
         paths.append(path)
     from relate.reports.summary import summarize
+
     row = summarize(paths).iloc[0]
     assert (row["seeds"], row["splits"], row["acc"], row["edit"]) == (2, "1,2", 75.0, 10.0)
     assert row["acc std"] == pytest.approx(np.std([60.0, 90.0], ddof=1))

@@ -32,8 +32,18 @@ from relate.segmenters.fact_loss import (
 from tests.conftest import real_labels_dir
 
 SMALL = dict(  # a few-thousand-parameter FACT with every block type
-    blocks="iuU", hid_dim=32, f_dim=16, a_dim=16, a_ffdim=32, a_nhead=4, a_layers=2,
-    f_layers=4, u_f_layers=4, ntoken=8, average_transcript_len=3.0, bg_class=(4,),
+    blocks="iuU",
+    hid_dim=32,
+    f_dim=16,
+    a_dim=16,
+    a_ffdim=32,
+    a_nhead=4,
+    a_layers=2,
+    f_layers=4,
+    u_f_layers=4,
+    ntoken=8,
+    average_transcript_len=3.0,
+    bg_class=(4,),
 )
 C = 5
 D = 24
@@ -176,11 +186,17 @@ def test_null_weight_auto_values():
 def test_input_block_loss_by_hand():
     # Uniform logits: frame CE = log C, token CE = log(C+1) whatever the weights, smooth = 0.
     length, m, c = 6, 4, 3
-    out = BlockOutput(torch.zeros(length, 8), torch.zeros(m, 8), torch.zeros(length, c),
-                      torch.zeros(m, c + 1), torch.zeros(length, 2))
+    out = BlockOutput(
+        torch.zeros(length, 8),
+        torch.zeros(m, 8),
+        torch.zeros(length, c),
+        torch.zeros(m, c + 1),
+        torch.zeros(length, 2),
+    )
     targets = video_targets(torch.tensor([0, 0, 1, 1, 1, 2]), c)
-    match = match_tokens(torch.full((m, c + 1), 0.25), torch.full((length, m), 0.25), targets,
-                         0.2, 1.0)
+    match = match_tokens(
+        torch.full((m, c + 1), 0.25), torch.full((length, m), 0.25), targets, 0.2, 1.0
+    )
     weights = torch.tensor([1.0, 1.0, 1.0, 0.3])
     terms = block_loss(out, targets, match, weights, torch.ones(3), sw=5.0)
     assert set(terms) == set(TERMS)
@@ -229,10 +245,20 @@ def test_inference_fallback_and_mix():
 # ----------------------------------------------------------------------- configs
 def test_official_config_values():
     assert (GTEA.blocks, GTEA.f, GTEA.f_dim, GTEA.a_dim, GTEA.dropout, GTEA.cmr) == (
-        "iuU", "m", 128, 128, 0.2, 0.5)
+        "iuU",
+        "m",
+        128,
+        128,
+        0.2,
+        0.5,
+    )
     assert (GTEA.tm_t, GTEA.tm_m, GTEA.tm_p, GTEA.bg_class) == (60, 5, 0.1, (10,))
     assert (BREAKFAST.blocks, BREAKFAST.f, BREAKFAST.f_dim, BREAKFAST.a_dim) == (
-        "iuUU", "m2", 512, 512)
+        "iuUU",
+        "m2",
+        512,
+        512,
+    )
     bf = BREAKFAST
     assert (bf.dropout, bf.cmr, bf.tm_t, bf.tm_p, bf.bg_class) == (0.0, 0.3, 30, 0.05, (0,))
     for cfg in CONFIGS.values():
@@ -242,7 +268,12 @@ def test_official_config_values():
     assert (g.epochs, g.lr_decay_every, g.batch_size, g.lr) == (400, 250, 1, 1e-4)
     assert g.weight_decay == b.weight_decay == 0.0 and g.scheduler == "step_reset"
     assert (b.epochs, b.lr_decay_every, b.batch_size, b.scheduler, b.clip_grad_norm) == (
-        150, 80, 4, "step_reset", 10.0)
+        150,
+        80,
+        4,
+        "step_reset",
+        10.0,
+    )
     assert defaults("fact", "50salads") == g == defaults("fact", "synthetic")
     with pytest.raises(ValueError):
         FACTConfig(ntoken=30, average_transcript_len=32.9)

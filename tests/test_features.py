@@ -187,8 +187,15 @@ def test_cli_writes_valid_features_and_records_fallback(tmp_path, monkeypatch, c
     monkeypatch.setattr(InceptionI3d, "extract_features", cheap)
     write_inputs(tmp_path)
     out = tmp_path / "features"
-    argv = ["features", "--videos", str(tmp_path), "--flow", str(tmp_path / "flow"),
-            "--out", str(out)]
+    argv = [
+        "features",
+        "--videos",
+        str(tmp_path),
+        "--flow",
+        str(tmp_path / "flow"),
+        "--out",
+        str(out),
+    ]
     assert relate_main(argv) == 0
     captured = capsys.readouterr()
     assert "rgb-kinetics400-conv1-channel-mean" in captured.err
@@ -210,8 +217,15 @@ def test_cli_writes_valid_features_and_records_fallback(tmp_path, monkeypatch, c
 
 def test_cli_reports_missing_inputs_without_output(tmp_path, capsys):
     write_inputs(tmp_path)
-    base = ["features", "--videos", str(tmp_path), "--flow", str(tmp_path / "flow"),
-            "--out", str(tmp_path / "out")]
+    base = [
+        "features",
+        "--videos",
+        str(tmp_path),
+        "--flow",
+        str(tmp_path / "flow"),
+        "--out",
+        str(tmp_path / "out"),
+    ]
     assert relate_main(base + ["--rgb-weights", str(tmp_path / "none.pt")]) == 2
     assert "none.pt: checkpoint file not found" in capsys.readouterr().err
     (tmp_path / "flow" / "clip_a.npz").unlink()
@@ -226,8 +240,17 @@ def test_cli_end_to_end_with_real_model(tmp_path):
     """A one-frame video through the real I3D (2 windows of 21 x 224²; flow: all padding)."""
     write_inputs(tmp_path, n_frames=1)
     out = tmp_path / "features"
-    argv = ["features", "--videos", str(tmp_path), "--flow", str(tmp_path / "flow"),
-            "--out", str(out), "--device", "cpu"]
+    argv = [
+        "features",
+        "--videos",
+        str(tmp_path),
+        "--flow",
+        str(tmp_path / "flow"),
+        "--out",
+        str(out),
+        "--device",
+        "cpu",
+    ]
     assert relate_main(argv) == 0
     problems, array = open_feature_array(out / "clip_a.npy", mmap=False)
     assert problems == [] and array.shape == (2048, 1)

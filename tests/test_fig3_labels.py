@@ -17,14 +17,30 @@ LATENCY = {
 
 CROWDS = {
     # The demo's case: OF-only printed over RGB-only when points nearly coincide.
-    "near_identical": [("rgb", 5.0, 60.0), ("flow", 5.1, 60.2), ("two_stream", 5.2, 60.1),
-                       ("relate", 5.05, 60.05)],
-    "same_time": [("rgb", 5.0, 60.0), ("flow", 5.0, 61.0), ("two_stream", 5.0, 62.0),
-                  ("relate", 5.0, 63.0)],
-    "same_f1": [("rgb", 5.0, 60.0), ("flow", 6.0, 60.0), ("two_stream", 7.0, 60.0),
-                ("relate", 5.5, 60.0)],
-    "spread": [("rgb", 5.0, 40.0), ("flow", 900.0, 70.0), ("two_stream", 1000.0, 80.0),
-               ("relate", 8.0, 75.0)],
+    "near_identical": [
+        ("rgb", 5.0, 60.0),
+        ("flow", 5.1, 60.2),
+        ("two_stream", 5.2, 60.1),
+        ("relate", 5.05, 60.05),
+    ],
+    "same_time": [
+        ("rgb", 5.0, 60.0),
+        ("flow", 5.0, 61.0),
+        ("two_stream", 5.0, 62.0),
+        ("relate", 5.0, 63.0),
+    ],
+    "same_f1": [
+        ("rgb", 5.0, 60.0),
+        ("flow", 6.0, 60.0),
+        ("two_stream", 7.0, 60.0),
+        ("relate", 5.5, 60.0),
+    ],
+    "spread": [
+        ("rgb", 5.0, 40.0),
+        ("flow", 900.0, 70.0),
+        ("two_stream", 1000.0, 80.0),
+        ("relate", 8.0, 75.0),
+    ],
 }
 
 
@@ -45,7 +61,7 @@ def test_labels_do_not_overlap(crowd: str) -> None:
     boxes = _label_boxes(fig)
     assert len(boxes) == len(points)
     for i, first in enumerate(boxes):
-        for second in boxes[i + 1:]:
+        for second in boxes[i + 1 :]:
             assert not first.overlaps(second), (crowd, first, second)
 
 
@@ -53,8 +69,9 @@ def test_labels_name_every_setup_and_time(tmp_path: Path) -> None:
     points = _points(CROWDS["near_identical"])
     fig = draw_fig3(points, LATENCY)
     texts = sorted(t.get_text() for t in fig.axes[0].texts)
-    assert texts == sorted(["RGB-only\n5.00 s", "OF-only\n5.10 s", "Two-stream\n5.20 s",
-                            "RELATE\n5.05 s"])
+    assert texts == sorted(
+        ["RGB-only\n5.00 s", "OF-only\n5.10 s", "Two-stream\n5.20 s", "RELATE\n5.05 s"]
+    )
     out = tmp_path / "fig3.png"
     plot_fig3(points, LATENCY, out)
     assert out.read_bytes()[:4] == b"\x89PNG"

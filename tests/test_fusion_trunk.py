@@ -149,8 +149,11 @@ OPTION_CHANGES: list[tuple[str, dict, dict]] = [
 def test_each_option_changes_output(name: str, base: dict, changed: dict) -> None:
     reference, other = make(name, base), make(name, changed)
     other.load_state_dict(
-        {k: v for k, v in reference.state_dict().items() if k in other.state_dict()
-         and other.state_dict()[k].shape == v.shape},
+        {
+            k: v
+            for k, v in reference.state_dict().items()
+            if k in other.state_dict() and other.state_dict()[k].shape == v.shape
+        },
         strict=False,
     )
     args = inputs(2, 80, runs=7)
@@ -167,7 +170,8 @@ def count(module: torch.nn.Module) -> int:
 
 def test_parameter_counts() -> None:
     d = 64
-    # docs/decisions.md (parameter counts): AFT = 16 d^2 + 12 d = 66,304 (AGA 24,960, attention 33,088, proj 8,256)
+    # docs/decisions.md (parameter counts): AFT = 16 d^2 + 12 d = 66,304
+    # (AGA 24,960, attention 33,088, proj 8,256)
     assert release_aft_parameters(d) == 66_304
     aft = AlignmentFusion(d)
     assert count(aft) == 66_304

@@ -59,11 +59,20 @@ def test_iqr_uses_linear_percentiles() -> None:
 
 def test_sampled_part_is_extrapolated_linearly_and_others_are_not() -> None:
     clock = FakeClock()
-    task = StageTask("i3d_rgb", "cpu", (
-        Part("preprocess", clock.work([0.25] * 3)),
-        Part("network", clock.work([0.5, 0.5, 0.75]),
-             measured_units=2, total_units=10, unit="windows"),
-    ))
+    task = StageTask(
+        "i3d_rgb",
+        "cpu",
+        (
+            Part("preprocess", clock.work([0.25] * 3)),
+            Part(
+                "network",
+                clock.work([0.5, 0.5, 0.75]),
+                measured_units=2,
+                total_units=10,
+                unit="windows",
+            ),
+        ),
+    )
     record, _ = latency.time_stage(task, warmup=0, repeats=3, clock=clock)
     assert record["seconds"]["runs"] == [2.75, 2.75, 4.0]  # 0.25 + 5 * network
     network = record["parts"]["network"]
@@ -126,14 +135,27 @@ def test_setups_have_exactly_the_paper_stages() -> None:
 
 def test_plan_times_shared_stages_once() -> None:
     plan = latency.plan(["relate", "rgb"])
-    assert plan == {"decode": ["relate", "rgb"], "i3d_rgb": ["relate", "rgb"],
-                    "segmenter_1024": ["rgb"], "relate_model": ["relate"], "pr": ["relate"]}
+    assert plan == {
+        "decode": ["relate", "rgb"],
+        "i3d_rgb": ["relate", "rgb"],
+        "segmenter_1024": ["rgb"],
+        "relate_model": ["relate"],
+        "pr": ["relate"],
+    }
     with pytest.raises(ValueError):
         latency.plan(["optical"])
 
 
-COSTS = {"decode": 1.0, "tvl1": 900.0, "i3d_rgb": 4.0, "i3d_flow": 4.5, "segmenter_1024": 0.5,
-         "segmenter_2048": 0.75, "relate_model": 1.5, "pr": 0.25}
+COSTS = {
+    "decode": 1.0,
+    "tvl1": 900.0,
+    "i3d_rgb": 4.0,
+    "i3d_flow": 4.5,
+    "segmenter_1024": 0.5,
+    "segmenter_2048": 0.75,
+    "relate_model": 1.5,
+    "pr": 0.25,
+}
 
 
 def fake_provider(clock: FakeClock, calls: list[str]):
@@ -153,8 +175,9 @@ def fake_provider(clock: FakeClock, calls: list[str]):
 
 def run_fake(setups: list[str], **kw: Any) -> tuple[dict, list[str]]:
     clock, calls = FakeClock(), []
-    result = latency.run_benchmark(setups, fake_provider(clock, calls), warmup=1, repeats=3,
-                                   clock=clock, **kw)
+    result = latency.run_benchmark(
+        setups, fake_provider(clock, calls), warmup=1, repeats=3, clock=clock, **kw
+    )
     return result, calls
 
 
@@ -176,12 +199,26 @@ def test_run_benchmark_totals_and_ratio_are_exact() -> None:
 def test_build_report_schema_and_provenance() -> None:
     result, _ = run_fake(["two_stream", "relate"])
     result["measurements"]["i3d_rgb"]["extrapolated"] = True
-    report = latency.build_report(result, video={"source": "synthetic", "frames": 550},
-                                  options=StageOptions(sample_windows=8), warmup=1, repeats=3)
+    report = latency.build_report(
+        result,
+        video={"source": "synthetic", "frames": 550},
+        options=StageOptions(sample_windows=8),
+        warmup=1,
+        repeats=3,
+    )
     json.dumps(report)  # JSON-ready
     assert report["schema"] == latency.SCHEMA and report["schema_version"] == latency.SCHEMA_VERSION
-    for key in ("hardware", "threads", "versions", "provenance", "timing", "config", "notes",
-                "shared_measurements", "extrapolated_measurements"):
+    for key in (
+        "hardware",
+        "threads",
+        "versions",
+        "provenance",
+        "timing",
+        "config",
+        "notes",
+        "shared_measurements",
+        "extrapolated_measurements",
+    ):
         assert key in report
     assert report["hardware"]["cpu_model"] and "gpu_name" in report["hardware"]
     assert {"torch", "opencv"} <= set(report["threads"]) and "packages" in report["provenance"]
@@ -196,8 +233,20 @@ def test_build_report_schema_and_provenance() -> None:
 
 
 def latency_args(out: Path, *extra: str) -> list[str]:
-    return ["latency", "--synthetic-frames", "24", "--size", "64x64", "--repeats", "1",
-            "--warmup", "0", "--out", str(out), *extra]
+    return [
+        "latency",
+        "--synthetic-frames",
+        "24",
+        "--size",
+        "64x64",
+        "--repeats",
+        "1",
+        "--warmup",
+        "0",
+        "--out",
+        str(out),
+        *extra,
+    ]
 
 
 def test_cli_plumbing_with_fake_stages(tmp_path: Path, monkeypatch, capsys) -> None:
@@ -217,12 +266,15 @@ def _with_clock(run, clock):
     return lambda *a, **kw: run(*a, **{**kw, "clock": clock})
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--video", "{tmp}/absent.mp4"], "absent.mp4: video file not found"),
-    (["--synthetic-frames", "24", "--setups", "rgb,optical"], "--setups"),
-    (["--synthetic-frames", "24", "--size", "64x48"], "square"),
-    (["--synthetic-frames", "24", "--device", "tpu"], "--device"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--video", "{tmp}/absent.mp4"], "absent.mp4: video file not found"),
+        (["--synthetic-frames", "24", "--setups", "rgb,optical"], "--setups"),
+        (["--synthetic-frames", "24", "--size", "64x48"], "square"),
+        (["--synthetic-frames", "24", "--device", "tpu"], "--device"),
+    ],
+)
 def test_cli_bad_input_is_one_line_and_writes_nothing(
     tmp_path: Path, capsys, args: list[str], message: str
 ) -> None:
@@ -249,7 +301,7 @@ def test_cli_end_to_end_on_a_tiny_synthetic_video(tmp_path: Path) -> None:
     assert (tv["measured_units"], tv["total_units"], tv["extrapolated"]) == (2, 23, True)
     assert m["i3d_flow"]["parts"]["network"]["total_units"] == 24
     assert m["tvl1"]["device"] == "cpu" and m["pr"]["device"] == "cpu"
-    for name, setup in report["setups"].items():
+    for setup in report["setups"].values():
         stage_sum = sum(m[s["measurement"]]["seconds"]["median"] for s in setup["stages"])
         assert setup["total_median_s"] == pytest.approx(stage_sum) and setup["total_median_s"] > 0
     assert report["ratios"]["two_stream_over_relate"] > 1
@@ -262,15 +314,21 @@ def test_cli_end_to_end_on_a_tiny_synthetic_video(tmp_path: Path) -> None:
 def write_latency(path: Path, totals: dict[str, float], tvl1: float = 0.0) -> Path:
     with_flow = ("flow", "two_stream")
     setups = {
-        name: {"total_median_s": total,
-               "stages": [{"stage": "tvl1", "median_s": tvl1}] if name in with_flow else []}
+        name: {
+            "total_median_s": total,
+            "stages": [{"stage": "tvl1", "median_s": tvl1}] if name in with_flow else [],
+        }
         for name, total in totals.items()
     }
-    report = {"schema": latency.SCHEMA, "schema_version": latency.SCHEMA_VERSION, "setups": setups,
-              "hardware": {"cpu_model": "test CPU", "gpu_name": None},
-              "video": {"synthetic": True, "frames": 550},
-              "config": {"device": "cpu", "repeats": 3, "dataset": "gtea", "segmenter": "mstcn"},
-              "extrapolated_measurements": ["tvl1"]}
+    report = {
+        "schema": latency.SCHEMA,
+        "schema_version": latency.SCHEMA_VERSION,
+        "setups": setups,
+        "hardware": {"cpu_model": "test CPU", "gpu_name": None},
+        "video": {"synthetic": True, "frames": 550},
+        "config": {"device": "cpu", "repeats": 3, "dataset": "gtea", "segmenter": "mstcn"},
+        "extrapolated_measurements": ["tvl1"],
+    }
     path.write_text(json.dumps(report))
     return path
 
@@ -279,8 +337,19 @@ def write_metrics(
     path: Path, f1: tuple[float, float, float], split: int = 1, label: str = "p"
 ) -> Path:
     metrics = {"acc": 50.0, "edit": 50.0, "f1@10": f1[0], "f1@25": f1[1], "f1@50": f1[2]}
-    path.write_text(json.dumps({"dataset": "gtea", "split": split, "convention": "standard",
-                                "synthetic": False, "label": label, "seed": 0, "metrics": metrics}))
+    path.write_text(
+        json.dumps(
+            {
+                "dataset": "gtea",
+                "split": split,
+                "convention": "standard",
+                "synthetic": False,
+                "label": label,
+                "seed": 0,
+                "metrics": metrics,
+            }
+        )
+    )
     return path
 
 
@@ -291,12 +360,28 @@ def test_fig3_plots_and_reports_speedup(tmp_path: Path, capsys) -> None:
     ts2 = write_metrics(tmp_path / "ts2.json", (90.0, 80.0, 70.0), 2, "two")
     rel = write_metrics(tmp_path / "rel.json", (81.0, 78.0, 66.0), 1, "relate")
     csv = tmp_path / "summary.csv"
-    csv.write_text("dataset,convention,predictor,f1@10,f1@25,f1@50\n"
-                   "gtea,standard,rgbonly,70,60,50\n")
+    csv.write_text(
+        "dataset,convention,predictor,f1@10,f1@25,f1@50\ngtea,standard,rgbonly,70,60,50\n"
+    )
     out = tmp_path / "fig" / "fig3.png"
-    assert main(["fig3", "--latency", str(lat), "--metrics", f"two_stream={ts1},{ts2}",
-                 "--metrics", f"relate={rel}", "--metrics", f"rgb={csv}#rgbonly",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "fig3",
+                "--latency",
+                str(lat),
+                "--metrics",
+                f"two_stream={ts1},{ts2}",
+                "--metrics",
+                f"relate={rel}",
+                "--metrics",
+                f"rgb={csv}#rgbonly",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert out.read_bytes()[:8] == PNG_MAGIC
     points = {p["setup"]: p for p in json.loads(out.with_suffix(".json").read_text())["points"]}
     assert points["two_stream"]["mean_f1"] == pytest.approx(75.0)  # splits averaged, then F1s
@@ -307,23 +392,30 @@ def test_fig3_plots_and_reports_speedup(tmp_path: Path, capsys) -> None:
     assert "RELATE speedup over two-stream: 125.0x" in printed
 
 
-@pytest.mark.parametrize("case, message", [
-    ("no_latency", "latency JSON not found"),
-    ("no_metrics", "no --metrics"),
-    ("absent_metrics", "metrics file not found"),
-    ("setup_not_timed", "no latency for setup 'flow'"),
-    ("bad_setup", "expected SETUP=SOURCE"),
-    ("csv_row", "0 rows for predictor"),
-])
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("no_latency", "latency JSON not found"),
+        ("no_metrics", "no --metrics"),
+        ("absent_metrics", "metrics file not found"),
+        ("setup_not_timed", "no latency for setup 'flow'"),
+        ("bad_setup", "expected SETUP=SOURCE"),
+        ("csv_row", "0 rows for predictor"),
+    ],
+)
 def test_fig3_missing_input_is_a_one_line_error(tmp_path: Path, capsys, case, message) -> None:
     lat = write_latency(tmp_path / "lat.json", {"rgb": 5.0, "relate": 8.0})
     good = write_metrics(tmp_path / "m.json", (1.0, 2.0, 3.0))
     csv = tmp_path / "s.csv"
     csv.write_text("dataset,convention,predictor,f1@10,f1@25,f1@50\ngtea,standard,x,1,2,3\n")
-    metrics = {"no_latency": [f"rgb={good}"], "no_metrics": [],
-               "absent_metrics": [f"rgb={tmp_path}/nope.json"],
-               "setup_not_timed": [f"flow={good}"], "bad_setup": [f"optical={good}"],
-               "csv_row": [f"rgb={csv}#y"]}[case]
+    metrics = {
+        "no_latency": [f"rgb={good}"],
+        "no_metrics": [],
+        "absent_metrics": [f"rgb={tmp_path}/nope.json"],
+        "setup_not_timed": [f"flow={good}"],
+        "bad_setup": [f"optical={good}"],
+        "csv_row": [f"rgb={csv}#y"],
+    }[case]
     latency_path = tmp_path / "absent.json" if case == "no_latency" else lat
     out = tmp_path / "fig3.png"
     argv = ["fig3", "--latency", str(latency_path), "--out", str(out)]
@@ -341,11 +433,14 @@ def test_segmenter_choices_match_the_models() -> None:
     assert latency.SEGMENTER_NAMES == SEGMENTER_NAMES
 
 
-@pytest.mark.parametrize("segmenter", [
-    "mstcn",
-    pytest.param("asformer", marks=pytest.mark.slow),
-    pytest.param("fact", marks=pytest.mark.slow),
-])
+@pytest.mark.parametrize(
+    "segmenter",
+    [
+        "mstcn",
+        pytest.param("asformer", marks=pytest.mark.slow),
+        pytest.param("fact", marks=pytest.mark.slow),
+    ],
+)
 def test_real_model_stages_run_for_every_segmenter(segmenter: str) -> None:
     import numpy as np
 

@@ -37,7 +37,11 @@ def test_boundary_shift_standard() -> None:
     # Edit: [a, b] vs [a, b] -> 100. Acc: 5 of 6 frames -> 83.33.
     result = score_split([list("aabbbb")], [list("aaabbb")])
     assert result == {
-        "acc": 100 * 5 / 6, "edit": 100.0, "f1@10": 100.0, "f1@25": 100.0, "f1@50": 100.0
+        "acc": 100 * 5 / 6,
+        "edit": 100.0,
+        "f1@10": 100.0,
+        "f1@25": 100.0,
+        "f1@50": 100.0,
     }
 
 
@@ -110,9 +114,7 @@ def test_degenerate_videos_get_defined_scores() -> None:
     result = score_split([runs(("bg", 2), ("a", 3))], [["bg"] * 5], background=["bg"])
     assert scores(result) == (0.0, 0.0, 0.0, 0.0, 40.0)
     # Mixed: a perfect video next to the empty one: Edit (100 + 100)/2, F1 from video 1.
-    result = score_split(
-        [["bg"] * 4, ["a"] * 4], [["bg"] * 4, ["a"] * 4], background=["bg"]
-    )
+    result = score_split([["bg"] * 4, ["a"] * 4], [["bg"] * 4, ["a"] * 4], background=["bg"])
     assert result == dict.fromkeys(METRIC_KEYS, 100.0)
 
 
@@ -126,7 +128,12 @@ def test_longer_prediction_is_scored_as_ms_tcn_eval_does() -> None:
     # "aabbb" vs "aab": the last segment runs 2 frames past the GT, IoU(b) = 1/3:
     # TP at 0.10 and 0.25 (F1 100), FP + FN at 0.50 (TP 1, FP 1, FN 1 -> F1 50).
     result = score_split([list("aabbb")], [list("aab")])
-    assert (result["acc"], result["edit"], result["f1@10"], result["f1@50"]) == (100.0, 100.0, 100.0, 50.0)
+    assert (result["acc"], result["edit"], result["f1@10"], result["f1@50"]) == (
+        100.0,
+        100.0,
+        100.0,
+        50.0,
+    )
     # The same through the integer fast path and with a background label.
     ids = score_split([np.array([0, 0, 1, 1, 1])], [np.array([0, 0, 1])], background=[9])
     assert ids == result
@@ -211,27 +218,47 @@ def _release_cases() -> dict[str, tuple]:
     fragmented = _fragmented_video()
     return {
         # 1. 60 frames A20 B20 C20; the last 6 frames of B predicted as D (absent).
-        "1": ([runs(("A", 20), ("B", 14), ("D", 6), ("C", 20))],
-              [runs(("A", 20), ("B", 20), ("C", 20))], (), ()),
+        "1": (
+            [runs(("A", 20), ("B", 14), ("D", 6), ("C", 20))],
+            [runs(("A", 20), ("B", 20), ("C", 20))],
+            (),
+            (),
+        ),
         # 2. GT A10 B10, prediction A5 B15.
         "2": ([runs(("A", 5), ("B", 15))], [runs(("A", 10), ("B", 10))], (), ()),
         # 3. a perfect 60-frame 2-segment video + the fragmented 400-frame video.
-        "3": ([runs(("A", 30), ("B", 30)), fragmented[0]],
-              [runs(("A", 30), ("B", 30)), fragmented[1]], (), ()),
+        "3": (
+            [runs(("A", 30), ("B", 30)), fragmented[0]],
+            [runs(("A", 30), ("B", 30)), fragmented[1]],
+            (),
+            (),
+        ),
         # 4. a 10-frame all-wrong video + a 990-frame all-right video.
         "4": ([["x"] * 10, ["a"] * 990], [["y"] * 10, ["a"] * 990], (), ()),
         # 5. Breakfast: SIL10 A20 B30 SIL10; a 5-frame B fragment inside A.
-        "5": ([runs(("SIL", 10), ("A", 12), ("B", 5), ("A", 3), ("B", 30), ("SIL", 10))],
-              [runs(("SIL", 10), ("A", 20), ("B", 30), ("SIL", 10))], (), ("SIL",)),
+        "5": (
+            [runs(("SIL", 10), ("A", 12), ("B", 5), ("A", 3), ("B", 30), ("SIL", 10))],
+            [runs(("SIL", 10), ("A", 20), ("B", 30), ("SIL", 10))],
+            (),
+            ("SIL",),
+        ),
         # 6. GTEA: a 50-frame video (20 background frames) predicted all background, plus
         #    a perfect 60-frame video with 4 action segments.
-        "6": ([["background"] * 50, gtea_ok], [gtea_fail, gtea_ok],
-              ("background",), ("background",)),
+        "6": (
+            [["background"] * 50, gtea_ok],
+            [gtea_fail, gtea_ok],
+            ("background",),
+            ("background",),
+        ),
         # 8. prediction 20 frames shorter than its 100-frame GT.
         "8": ([runs(("A", 50), ("B", 30))], [runs(("A", 50), ("B", 50))], (), ()),
         # 9. GT A20 C20 B20, prediction B20 C20 B20.
-        "9": ([runs(("B", 20), ("C", 20), ("B", 20))],
-              [runs(("A", 20), ("C", 20), ("B", 20))], (), ()),
+        "9": (
+            [runs(("B", 20), ("C", 20), ("B", 20))],
+            [runs(("A", 20), ("C", 20), ("B", 20))],
+            (),
+            (),
+        ),
     }
 
 
@@ -362,8 +389,9 @@ def test_parity_with_reference_and_oracles(seed: int) -> None:
     predictions, truths, background = perturbed_split(seed)
     standard = score_split(predictions, truths, background)
     assert standard == score_split_reference(predictions, truths, background)
-    arrays = score_split([np.asarray(p) for p in predictions], [np.asarray(t) for t in truths],
-                         background)
+    arrays = score_split(
+        [np.asarray(p) for p in predictions], [np.asarray(t) for t in truths], background
+    )
     assert arrays == standard
     assert score_split(predictions, truths, background, "fact") == fact_oracle(
         predictions, truths, background

@@ -91,9 +91,17 @@ def _outputs(spec: RelateSpec, seed: int = 0):
 
 @pytest.mark.parametrize(
     "option,value",
-    [("aga", "none"), ("aga", "rgb"), ("aga", "flow"), ("fusion", "naive"),
-     ("fusion", "self_attention"), ("fusion", "cross_attention"),
-     ("fusion", "local_attentive"), ("trunk", "paper"), ("anchor_stage", "last")],
+    [
+        ("aga", "none"),
+        ("aga", "rgb"),
+        ("aga", "flow"),
+        ("fusion", "naive"),
+        ("fusion", "self_attention"),
+        ("fusion", "cross_attention"),
+        ("fusion", "local_attentive"),
+        ("trunk", "paper"),
+        ("anchor_stage", "last"),
+    ],
 )
 def test_options_change_outputs(option: str, value: object) -> None:
     base, _ = _outputs(tiny_spec())
@@ -139,17 +147,33 @@ def test_loss_needs_teacher_and_flow() -> None:
         t_out = teacher(torch.randn(1, 1024, 9))
     with pytest.raises(ValueError, match="x_flow"):
         model.loss(out, y, teacher_output=t_out)
-    assert math.isfinite(float(RelateModel(tiny_spec(gamma=0.0)).loss(
-        RelateModel(tiny_spec(gamma=0.0))(torch.randn(1, 1024, 9)), y)["total"].detach()))
+    assert math.isfinite(
+        float(
+            RelateModel(tiny_spec(gamma=0.0))
+            .loss(RelateModel(tiny_spec(gamma=0.0))(torch.randn(1, 1024, 9)), y)["total"]
+            .detach()
+        )
+    )
 
 
 @pytest.mark.parametrize(
     "kw",
-    [dict(distill="mse"), dict(aga="all"), dict(fusion="concat"), dict(trunk="x"),
-     dict(bridge="yes"), dict(anchor_stage=3), dict(anchor_stage=1, depth=1), dict(depth=0),
-     dict(gamma=-1.0), dict(aga="rgb", fusion="naive"), dict(trunk="paper", fusion="naive"),
-     dict(fusion_options={"aga": "none"}), dict(fusion="naive", fusion_options={"window": 8}),
-     dict(segmenter_options={"num_stages": 2})],
+    [
+        dict(distill="mse"),
+        dict(aga="all"),
+        dict(fusion="concat"),
+        dict(trunk="x"),
+        dict(bridge="yes"),
+        dict(anchor_stage=3),
+        dict(anchor_stage=1, depth=1),
+        dict(depth=0),
+        dict(gamma=-1.0),
+        dict(aga="rgb", fusion="naive"),
+        dict(trunk="paper", fusion="naive"),
+        dict(fusion_options={"aga": "none"}),
+        dict(fusion="naive", fusion_options={"window": 8}),
+        dict(segmenter_options={"num_stages": 2}),
+    ],
 )
 def test_invalid_options_raise(kw: dict) -> None:
     with pytest.raises(ValueError):
@@ -163,11 +187,23 @@ def test_invalid_segmenter() -> None:
 
 def test_from_options() -> None:
     spec = RelateSpec.from_options(
-        "asformer", "gtea", "11", distill="rkd", aga="flow", depth="4", gamma="0.25",
-        anchor_stage="last", **{"fusion.window": "16", "segmenter.num_f_maps": "32"},
+        "asformer",
+        "gtea",
+        "11",
+        distill="rkd",
+        aga="flow",
+        depth="4",
+        gamma="0.25",
+        anchor_stage="last",
+        **{"fusion.window": "16", "segmenter.num_f_maps": "32"},
     )
     assert (spec.distill, spec.aga, spec.depth, spec.gamma, spec.anchor_stage) == (
-        "rkd", "flow", 4, 0.25, "last")
+        "rkd",
+        "flow",
+        4,
+        0.25,
+        "last",
+    )
     assert spec.fusion_options == {"window": 16} and spec.feature_dim() == 32
     assert spec.segmenter_overrides()["num_decoders"] == 3
     with pytest.raises(ValueError, match="known: .*distill"):

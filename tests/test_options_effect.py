@@ -7,7 +7,8 @@ The test is driven by the registry: an option added there without a case here fa
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -24,8 +25,11 @@ T = 60
 
 def _data(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
-    return (torch.randn(1, 1024, T, generator=g), torch.randn(1, 1024, T, generator=g),
-            torch.randint(0, C, (1, T), generator=g))
+    return (
+        torch.randn(1, 1024, T, generator=g),
+        torch.randn(1, 1024, T, generator=g),
+        torch.randint(0, C, (1, T), generator=g),
+    )
 
 
 def relate_result(**kw: Any) -> dict[str, torch.Tensor]:
@@ -33,7 +37,7 @@ def relate_result(**kw: Any) -> dict[str, torch.Tensor]:
     return _relate_result(tuple(sorted(kw.items())))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _relate_result(items: tuple[tuple[str, Any], ...]) -> dict[str, torch.Tensor]:
     kw = dict(items)
     options = {"num_layers": 3, **kw}
@@ -53,11 +57,10 @@ def student_result(method: str = "kd", **kw: Any) -> dict[str, torch.Tensor]:
     return _student_result(method, tuple(sorted(kw.items())))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _student_result(method: str, items: tuple[tuple[str, Any], ...]) -> dict[str, torch.Tensor]:
     kw = dict(items)
-    spec = StudentSpec.from_options(method, "mstcn", "gtea", C,
-                                    **{"segmenter.num_layers": 2, **kw})
+    spec = StudentSpec.from_options(method, "mstcn", "gtea", C, **{"segmenter.num_layers": 2, **kw})
     torch.manual_seed(0)
     model = StudentModel(spec).eval()
     torch.manual_seed(1)
@@ -70,9 +73,7 @@ def _student_result(method: str, items: tuple[tuple[str, Any], ...]) -> dict[str
 
 
 def differs(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
-    return any(
-        a[k].shape != b[k].shape or not torch.allclose(a[k], b[k]) for k in set(a) & set(b)
-    )
+    return any(a[k].shape != b[k].shape or not torch.allclose(a[k], b[k]) for k in set(a) & set(b))
 
 
 def relate_changes(**kw: Any) -> bool:
@@ -80,9 +81,17 @@ def relate_changes(**kw: Any) -> bool:
 
 
 def students_change(**kw: Any) -> bool:
-    methods = {"temperature": "kd", "kd_reduction": "kd", "kd_tau2": "kd", "kd_stages": "kd",
-               "rkd_loss": "rkd", "gcr_matrix": "gcr", "weight": "mars",
-               "single_branch_depth": "kd", "segmenter.num_f_maps": "kd"}
+    methods = {
+        "temperature": "kd",
+        "kd_reduction": "kd",
+        "kd_tau2": "kd",
+        "kd_stages": "kd",
+        "rkd_loss": "rkd",
+        "gcr_matrix": "gcr",
+        "weight": "mars",
+        "single_branch_depth": "kd",
+        "segmenter.num_f_maps": "kd",
+    }
     method = methods[next(iter(kw))]
     return differs(student_result(method), student_result(method, **kw))
 
@@ -98,11 +107,13 @@ def plan_changes(option: str, value: str) -> bool:
 
     if option == "schedule":
         return distilled_training("gtea", "mstcn", value, None, {}) != distilled_training(
-            "gtea", "mstcn", "release", None, {})
+            "gtea", "mstcn", "release", None, {}
+        )
     from relate.params import resolve_options
 
     return resolve_options("mstcn", "gtea", C, {option: value}) != resolve_options(
-        "mstcn", "gtea", C, {})
+        "mstcn", "gtea", C, {}
+    )
 
 
 CASES: dict[str, Callable[[], bool]] = {
@@ -118,26 +129,33 @@ CASES: dict[str, Callable[[], bool]] = {
     "gamma": lambda: relate_changes(gamma=1.0),
     "weight": lambda: students_change(weight=1.0),
     "temperature": lambda: relate_changes(temperature=4.0) and students_change(temperature=4.0),
-    "kd_reduction": lambda: relate_changes(kd_reduction="mean_frames")
-    and students_change(kd_reduction="mean_frames"),
+    "kd_reduction": lambda: (
+        relate_changes(kd_reduction="mean_frames") and students_change(kd_reduction="mean_frames")
+    ),
     "kd_tau2": lambda: relate_changes(kd_tau2=True) and students_change(kd_tau2=True),
     "kd_stages": lambda: relate_changes(kd_stages="last") and students_change(kd_stages="last"),
-    "rkd_loss": lambda: differs(relate_result(distill="rkd"),
-                                relate_result(distill="rkd", rkd_loss="huber"))
-    and students_change(rkd_loss="huber"),
-    "gcr_matrix": lambda: differs(relate_result(distill="gcr"),
-                                  relate_result(distill="gcr", gcr_matrix="frame"))
-    and students_change(gcr_matrix="frame"),
+    "rkd_loss": lambda: (
+        differs(relate_result(distill="rkd"), relate_result(distill="rkd", rkd_loss="huber"))
+        and students_change(rkd_loss="huber")
+    ),
+    "gcr_matrix": lambda: (
+        differs(relate_result(distill="gcr"), relate_result(distill="gcr", gcr_matrix="frame"))
+        and students_change(gcr_matrix="frame")
+    ),
     "teacher_arch": lambda: _teacher_arch_changes(),
     "bridge": lambda: relate_changes(bridge="joint"),
-    "bridge_hidden": lambda: differs(relate_result(bridge="joint"),
-                                     relate_result(bridge="joint", bridge_hidden=16)),
-    "bridge_weight": lambda: differs(relate_result(bridge="joint"),
-                                     relate_result(bridge="joint", bridge_weight=2.0)),
+    "bridge_hidden": lambda: differs(
+        relate_result(bridge="joint"), relate_result(bridge="joint", bridge_hidden=16)
+    ),
+    "bridge_weight": lambda: differs(
+        relate_result(bridge="joint"), relate_result(bridge="joint", bridge_weight=2.0)
+    ),
     "bridge_mse_padding": lambda: _bridge_padding_changes(),
     "single_branch_depth": lambda: students_change(single_branch_depth="relate"),
-    "segmenter.<k>": lambda: relate_changes(**{"segmenter.num_f_maps": 16})
-    and students_change(**{"segmenter.num_f_maps": 16}),
+    "segmenter.<k>": lambda: (
+        relate_changes(**{"segmenter.num_f_maps": 16})
+        and students_change(**{"segmenter.num_f_maps": 16})
+    ),
     "schedule": lambda: plan_changes("schedule", "segmenter_official"),
     "pr_confidence": lambda: pr_changes("pr_confidence", "raw"),
     "pr_mstar": lambda: pr_changes("pr_mstar", "unimodal"),
@@ -163,7 +181,9 @@ def _bridge_padding_changes() -> bool:
     a, b = torch.randn(2, 8, 10, generator=g), torch.randn(2, 8, 10, generator=g)
     mask = torch.ones(2, 1, 10)
     mask[1, :, 6:] = 0
-    return not torch.allclose(bridge_loss(a, b, mask, "exclude"), bridge_loss(a, b, mask, "include"))
+    return not torch.allclose(
+        bridge_loss(a, b, mask, "exclude"), bridge_loss(a, b, mask, "include")
+    )
 
 
 def _pr_t0_changes() -> bool:
@@ -179,8 +199,9 @@ def _pr_t0_changes() -> bool:
 def _pr_delta_changes() -> bool:
     rng = np.random.default_rng(1)
     heads = [rng.dirichlet(np.full(4, 0.3), size=3000) for _ in range(3)]
-    return not np.array_equal(refine_prediction(*heads, delta=0.7),
-                              refine_prediction(*heads, delta=0.4))
+    return not np.array_equal(
+        refine_prediction(*heads, delta=0.7), refine_prediction(*heads, delta=0.4)
+    )
 
 
 def test_every_option_has_a_case() -> None:
@@ -194,16 +215,21 @@ def test_option_changes_computation(name: str) -> None:
 
 def test_paper_literal_preset() -> None:
     assert preset_options("paper_literal", "relate") == {
-        "param_budget": "match_total", "anchor_stage": "last", "trunk": "paper",
-        "bridge": "pretrained", "pr_confidence": "raw", "pr_mstar": "unimodal",
+        "param_budget": "match_total",
+        "anchor_stage": "last",
+        "trunk": "paper",
+        "bridge": "pretrained",
+        "pr_confidence": "raw",
+        "pr_mstar": "unimodal",
     }
-    assert preset_options("paper_literal", "kd") == {}  # the paper is silent (D9, docs/decisions.md)
+    assert (
+        preset_options("paper_literal", "kd") == {}
+    )  # the paper is silent (D9, docs/decisions.md)
     assert preset_options("release", "relate") == {}
     expanded = expand_options("relate", "paper_literal", {"fusion": "naive", "num_layers": 4})
     assert "trunk" not in expanded.model and "param_budget" not in expanded.model
     assert expanded.pr == {"pr_confidence": "raw", "pr_mstar": "unimodal"}
-    assert expand_options("relate", None, {"pr_t0": "wrap_release"}).pr == {
-        "pr_t0": "wrap_release"}
+    assert expand_options("relate", None, {"pr_t0": "wrap_release"}).pr == {"pr_t0": "wrap_release"}
     with pytest.raises(ValueError, match="relate only"):
         expand_options("kd", None, {"pr_mstar": "unimodal"})
     with pytest.raises(ValueError, match="unknown preset"):

@@ -8,8 +8,8 @@ import tomllib
 
 import pytest
 import yaml
-
 from conftest import REPO_ROOT
+
 from relate.cli import COMMANDS, build_parser, main
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import REPO_ROOT
+
 from relate.errors import DataError, RelateError
 from relate.reports.paper_results import (
     COLUMNS,
@@ -40,8 +40,9 @@ def results() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def wide(results: pd.DataFrame) -> pd.DataFrame:
     """(table, dataset, segmenter, row) x metric."""
-    return results.pivot(index=["table", "dataset", "segmenter", "row"], columns="metric",
-                         values="value")[list(METRICS)]
+    return results.pivot(
+        index=["table", "dataset", "segmenter", "row"], columns="metric", values="value"
+    )[list(METRICS)]
 
 
 def cells(wide: pd.DataFrame, table: int, dataset: str, segmenter: str, row: str) -> pd.Series:
@@ -98,12 +99,24 @@ def test_cell_counts_follow_the_layout(results: pd.DataFrame) -> None:
 
 def test_rows_of_tables_2_to_4(results: pd.DataFrame) -> None:
     rows = results.groupby("table")["row"].apply(set)
-    assert rows[2] == {"rgb", "kd", "relate_wo_pr:aga=none", "relate_wo_pr:aga=rgb",
-                       "relate_wo_pr:aga=flow", "relate_wo_pr"}
+    assert rows[2] == {
+        "rgb",
+        "kd",
+        "relate_wo_pr:aga=none",
+        "relate_wo_pr:aga=rgb",
+        "relate_wo_pr:aga=flow",
+        "relate_wo_pr",
+    }
     fusions = ("naive", "self_attention", "cross_attention", "local_attentive")
     assert rows[3] == {f"relate_wo_pr:fusion={f}" for f in fusions} | {"relate_wo_pr"}
-    assert rows[4] == {"kd", "rkd", "gcr", "relate_wo_pr", "relate_wo_pr:distill=rkd",
-                       "relate_wo_pr:distill=gcr"}
+    assert rows[4] == {
+        "kd",
+        "rkd",
+        "gcr",
+        "relate_wo_pr",
+        "relate_wo_pr:distill=rkd",
+        "relate_wo_pr:distill=gcr",
+    }
 
 
 def test_paper_value_lookup() -> None:
@@ -135,8 +148,7 @@ GOOD_LINE = "1,gtea,mstcn,rgb,acc,70.6"
         (HEADER + "1,gtea,mstcn,rgb,acc,", "empty cell"),
         (HEADER + GOOD_LINE + "\n" + GOOD_LINE, "duplicate cell"),
         (HEADER + "1,gtea,mstcn,RELATE,acc,70.6", "unknown variant"),
-        (HEADER + "1,gtea,mstcn,relate:aga=both,acc,70.6",
-         "not canonical"),
+        (HEADER + "1,gtea,mstcn,relate:aga=both,acc,70.6", "not canonical"),
     ],
 )
 def test_bad_results_file_is_refused(tmp_path: Path, text: str, message: str) -> None:
@@ -151,8 +163,14 @@ def test_good_minimal_file_loads(tmp_path: Path) -> None:
     path = tmp_path / "ok.csv"
     path.write_text(HEADER + GOOD_LINE + "\n", encoding="utf-8")
     frame = load_paper_results(path)
-    assert frame.iloc[0].to_dict() == {"table": 1, "dataset": "gtea", "segmenter": "mstcn",
-                                       "row": "rgb", "metric": "acc", "value": 70.6}
+    assert frame.iloc[0].to_dict() == {
+        "table": 1,
+        "dataset": "gtea",
+        "segmenter": "mstcn",
+        "row": "rgb",
+        "metric": "acc",
+        "value": 70.6,
+    }
 
 
 def test_missing_file_is_a_data_error(tmp_path: Path) -> None:
@@ -179,8 +197,12 @@ def test_bad_rows_file_is_refused(tmp_path: Path) -> None:
         ("relate", "relate", (), "final"),
         ("relate_wo_pr", "relate", (), "joint"),
         ("relate_wo_pr:aga=none", "relate", (("aga", "none"),), "joint"),
-        ("relate:distill=rkd,fusion=naive", "relate",
-         (("distill", "rkd"), ("fusion", "naive")), "final"),
+        (
+            "relate:distill=rkd,fusion=naive",
+            "relate",
+            (("distill", "rkd"), ("fusion", "naive")),
+            "final",
+        ),
     ],
 )
 def test_parse_row(row: str, variant: str, options: tuple, head: str) -> None:
@@ -192,9 +214,18 @@ def test_parse_row(row: str, variant: str, options: tuple, head: str) -> None:
 
 @pytest.mark.parametrize(
     "row",
-    ["relate:fusion=naive,distill=rkd", "relate:distill=kd", "rgb_wo_pr", "rgb:aga=none",
-     "relate:aga=rgb,fusion=naive", "relate:aga=", "relate:depth=3", "relate:aga=none,aga=rgb",
-     "relate_wo_pr:", "RGB"],
+    [
+        "relate:fusion=naive,distill=rkd",
+        "relate:distill=kd",
+        "rgb_wo_pr",
+        "rgb:aga=none",
+        "relate:aga=rgb,fusion=naive",
+        "relate:aga=",
+        "relate:depth=3",
+        "relate:aga=none,aga=rgb",
+        "relate_wo_pr:",
+        "RGB",
+    ],
 )
 def test_bad_row_names(row: str) -> None:
     with pytest.raises(RelateError):
@@ -204,8 +235,16 @@ def test_bad_row_names(row: str) -> None:
 def test_rows_file_covers_every_result_row(results: pd.DataFrame) -> None:
     rows = load_paper_rows()
     assert set(results["row"]) <= set(rows["row"])
-    assert set(rows["variant"]) == {"rgb", "flow", "two_stream", "mars", "kd", "rkd", "gcr",
-                                    "relate"}
+    assert set(rows["variant"]) == {
+        "rgb",
+        "flow",
+        "two_stream",
+        "mars",
+        "kd",
+        "rkd",
+        "gcr",
+        "relate",
+    }
     by_row = rows.set_index("row")
     assert by_row.loc["relate", "head"] == "final"
     assert by_row.loc["relate_wo_pr", "head"] == "joint"
@@ -237,24 +276,37 @@ def test_every_relate_row_builds_a_relate_spec() -> None:
 
 def test_table2_first_and_last_rows_are_table1_rows(wide: pd.DataFrame) -> None:
     """Table 2 (50Salads, MS-TCN): row 1 = Table 1 RGB, row 6 = Table 1 RELATE (w/o PR)."""
-    pd.testing.assert_series_equal(cells(wide, 2, "50salads", "mstcn", "rgb"),
-                                   t1(wide, "50salads", "mstcn", "rgb"), check_names=False)
-    pd.testing.assert_series_equal(cells(wide, 2, "50salads", "mstcn", "relate_wo_pr"),
-                                   t1(wide, "50salads", "mstcn", "relate_wo_pr"), check_names=False)
+    pd.testing.assert_series_equal(
+        cells(wide, 2, "50salads", "mstcn", "rgb"),
+        t1(wide, "50salads", "mstcn", "rgb"),
+        check_names=False,
+    )
+    pd.testing.assert_series_equal(
+        cells(wide, 2, "50salads", "mstcn", "relate_wo_pr"),
+        t1(wide, "50salads", "mstcn", "relate_wo_pr"),
+        check_names=False,
+    )
 
 
 def test_table3_ours_is_table1_gtea_asformer_without_pr(wide: pd.DataFrame) -> None:
-    pd.testing.assert_series_equal(cells(wide, 3, "gtea", "asformer", "relate_wo_pr"),
-                                   t1(wide, "gtea", "asformer", "relate_wo_pr"), check_names=False)
+    pd.testing.assert_series_equal(
+        cells(wide, 3, "gtea", "asformer", "relate_wo_pr"),
+        t1(wide, "gtea", "asformer", "relate_wo_pr"),
+        check_names=False,
+    )
 
 
 def test_table4_relate_kd_is_table1_breakfast_mstcn_without_pr(wide: pd.DataFrame) -> None:
-    pd.testing.assert_series_equal(cells(wide, 4, "breakfast", "mstcn", "relate_wo_pr"),
-                                   t1(wide, "breakfast", "mstcn", "relate_wo_pr"),
-                                   check_names=False)
+    pd.testing.assert_series_equal(
+        cells(wide, 4, "breakfast", "mstcn", "relate_wo_pr"),
+        t1(wide, "breakfast", "mstcn", "relate_wo_pr"),
+        check_names=False,
+    )
     # ... and not the PR row, which differs in every metric
-    assert (cells(wide, 4, "breakfast", "mstcn", "relate_wo_pr")
-            != t1(wide, "breakfast", "mstcn", "relate")).all()
+    assert (
+        cells(wide, 4, "breakfast", "mstcn", "relate_wo_pr")
+        != t1(wide, "breakfast", "mstcn", "relate")
+    ).all()
 
 
 def test_f1_is_monotone_in_the_threshold(wide: pd.DataFrame) -> None:
@@ -357,8 +409,12 @@ def test_largest_f1_50_gains_on_50salads(wide: pd.DataFrame) -> None:
 def test_50salads_comparable_to_two_stream_and_sometimes_above(wide: pd.DataFrame) -> None:
     """Sec. 4.2: on 50Salads RELATE is "comparable to the two-stream model across all segmenters
     and even surpasses it in some cases"; with PR, ASFormer "match[es] the F1 scores"."""
-    above = {(s, m) for s in SEGMENTERS for m in METRICS
-             if (t1(wide, "50salads", s, "relate") - t1(wide, "50salads", s, "two_stream"))[m] > 0}
+    above = {
+        (s, m)
+        for s in SEGMENTERS
+        for m in METRICS
+        if (t1(wide, "50salads", s, "relate") - t1(wide, "50salads", s, "two_stream"))[m] > 0
+    }
     assert ("mstcn", "f1@50") in above and above
     two_stream = t1(wide, "50salads", "asformer", "two_stream")
     asformer = t1(wide, "50salads", "asformer", "relate") - two_stream
@@ -373,15 +429,19 @@ def test_pr_improves_mstcn_and_asformer_except_gtea_mstcn(wide: pd.DataFrame) ->
     drops = set()
     for dataset in DATASETS:
         for segmenter in SEGMENTERS:
-            diff = (t1(wide, dataset, segmenter, "relate")
-                    - t1(wide, dataset, segmenter, "relate_wo_pr"))
+            diff = t1(wide, dataset, segmenter, "relate") - t1(
+                wide, dataset, segmenter, "relate_wo_pr"
+            )
             drops |= {(dataset, segmenter, m) for m in METRICS if diff[m] < 0}
     non_fact = {d for d in drops if d[1] != "fact"}
     assert non_fact == {("gtea", "mstcn", m) for m in ("f1@10", "edit", "acc")}
     fact = {d for d in drops if d[1] == "fact"}
     assert fact  # "mixed": some metrics drop ...
-    rises = [d for d in DATASETS
-             if ((t1(wide, d, "fact", "relate") - t1(wide, d, "fact", "relate_wo_pr")) > 0).any()]
+    rises = [
+        d
+        for d in DATASETS
+        if ((t1(wide, d, "fact", "relate") - t1(wide, d, "fact", "relate_wo_pr")) > 0).any()
+    ]
     assert rises  # ... and some rise
 
 
@@ -389,9 +449,17 @@ def test_table2_claims(wide: pd.DataFrame) -> None:
     """Sec. 4.3: rows 2-3 do not improve on row 1; they raise Acc but lower every segment-level
     metric; AGA on OF (row 5) beats AGA on RGB (row 4) in every metric; the full model beats
     the baseline "by an average of 6.8"."""
-    row = {r: cells(wide, 2, "50salads", "mstcn", r) for r in
-           ("rgb", "kd", "relate_wo_pr:aga=none", "relate_wo_pr:aga=rgb",
-            "relate_wo_pr:aga=flow", "relate_wo_pr")}
+    row = {
+        r: cells(wide, 2, "50salads", "mstcn", r)
+        for r in (
+            "rgb",
+            "kd",
+            "relate_wo_pr:aga=none",
+            "relate_wo_pr:aga=rgb",
+            "relate_wo_pr:aga=flow",
+            "relate_wo_pr",
+        )
+    }
     segmental = ["f1@10", "f1@25", "f1@50", "edit"]
     for name in ("kd", "relate_wo_pr:aga=none"):
         assert row[name]["acc"] > row["rgb"]["acc"]
@@ -417,8 +485,9 @@ def test_table3_claims(wide: pd.DataFrame) -> None:
     """Sec. 4.4.1: Naive has reasonable Acc (best of the non-AFT rows) but the worst F1@25,
     F1@50 and Edit; the attentive methods "lag behind AFT by up to 3.1 in F1 scores"; AFT is
     best in every column. Erratum E7: Self-attention only ties Naive on F1@10 (83.8)."""
-    rows = {r: cells(wide, 3, "gtea", "asformer", r) for r in
-            wide.loc[3].index.get_level_values("row")}
+    rows = {
+        r: cells(wide, 3, "gtea", "asformer", r) for r in wide.loc[3].index.get_level_values("row")
+    }
     naive = rows.pop("relate_wo_pr:fusion=naive")
     ours = rows.pop("relate_wo_pr")
     attentive = pd.DataFrame(rows).T
@@ -427,7 +496,7 @@ def test_table3_claims(wide: pd.DataFrame) -> None:
         assert (attentive[metric] > naive[metric]).all(), metric
     assert (attentive["f1@10"] >= naive["f1@10"]).all()
     assert attentive.loc["relate_wo_pr:fusion=self_attention", "f1@10"] == naive["f1@10"]
-    lag = (ours[list(F1)] - attentive[list(F1)])
+    lag = ours[list(F1)] - attentive[list(F1)]
     assert round(lag.to_numpy().max(), 1) == 3.1
     assert (lag > 0).all().all()
     assert (ours > attentive.max()).all() and (ours > naive).all()
@@ -437,15 +506,20 @@ def test_table4_claims(wide: pd.DataFrame) -> None:
     """Sec. 4.4.3: relational KD (RKD, GCR) is below logit KD with and without RELATE (average;
     erratum E8: the three no-DB rows tie on F1@50 at 36.1); RELATE improves every method in
     every metric."""
-    row = {r: cells(wide, 4, "breakfast", "mstcn", r)
-           for r in wide.loc[4].index.get_level_values("row")}
+    row = {
+        r: cells(wide, 4, "breakfast", "mstcn", r)
+        for r in wide.loc[4].index.get_level_values("row")
+    }
     for method in ("rkd", "gcr"):
         assert row[method].mean() < row["kd"].mean()
         assert row[f"relate_wo_pr:distill={method}"].mean() < row["relate_wo_pr"].mean()
         assert (row[method] <= row["kd"]).all()
         assert row[method]["f1@50"] == row["kd"]["f1@50"] == 36.1
-    for method, relate_row in (("kd", "relate_wo_pr"), ("rkd", "relate_wo_pr:distill=rkd"),
-                               ("gcr", "relate_wo_pr:distill=gcr")):
+    for method, relate_row in (
+        ("kd", "relate_wo_pr"),
+        ("rkd", "relate_wo_pr:distill=rkd"),
+        ("gcr", "relate_wo_pr:distill=gcr"),
+    ):
         assert (row[relate_row] > row[method]).all(), method
 
 
@@ -453,8 +527,9 @@ def test_fig3_numbers_in_the_text(wide: pd.DataFrame) -> None:
     """Sec. 4.4.2 (GTEA, MS-TCN): two-stream and RELATE both have mean F1 79.7 (Table 1 gives
     239.0 / 3 for both); 16.8 min / 5.7 s is 176.8x ("approximately 175x"); 16.6 / 16.8 is 98.8%
     ("98%"; erratum E6: truncated, not rounded)."""
-    mean_f1 = {r: t1(wide, "gtea", "mstcn", r)[list(F1)].mean()
-               for r in ("two_stream", "relate", "rgb")}
+    mean_f1 = {
+        r: t1(wide, "gtea", "mstcn", r)[list(F1)].mean() for r in ("two_stream", "relate", "rgb")
+    }
     assert round(mean_f1["two_stream"], 1) == FIG3_TEXT["two_stream_mean_f1"]
     assert round(mean_f1["relate"], 1) == FIG3_TEXT["relate_mean_f1"]
     assert mean_f1["two_stream"] == pytest.approx(mean_f1["relate"])  # "highest" is a tie
@@ -477,12 +552,12 @@ def test_transcription_matches_the_paper_text(wide: pd.DataFrame) -> None:
     lines = PAPER_TEXT.read_text(encoding="utf-8").splitlines()
     number = re.compile(r"\d+\.\d")
     start = next(i for i, line in enumerate(lines) if line.startswith("Methods\tModality\tGTEA"))
-    table1 = [line for line in lines[start + 2:] if number.search(line)][:12]
+    table1 = [line for line in lines[start + 2 :] if number.search(line)][:12]
     order = [(s, r) for s in SEGMENTERS for r in ("two_stream", "rgb", "relate_wo_pr", "relate")]
     for line, (segmenter, row) in zip(table1, order, strict=True):
         expected = [f"{v:.1f}" for d in DATASETS for v in t1(wide, d, segmenter, row)]
         assert number.findall(line.split("\t", 2)[2]) == expected, line
     body = "\n".join(lines)
-    for (table, dataset, segmenter, row), values in wide.loc[[2, 3, 4]].iterrows():
+    for (table, _dataset, _segmenter, row), values in wide.loc[[2, 3, 4]].iterrows():
         text = "{:.1f} / {:.1f} / {:.1f}\t{:.1f}\t{:.1f}".format(*values)
         assert text in body, (table, row, text)

@@ -45,7 +45,12 @@ def test_relate_release_default(mstcn_gtea: pd.DataFrame) -> None:
     assert mstcn_gtea.loc["teacher", "depth"] == 3
     assert mstcn_gtea.loc["relate (fusion=naive)", "inference params"] == 1_636_579
     assert list(mstcn_gtea.index) == [
-        "rgb", "flow", "two_stream", "teacher", "relate", "relate (fusion=naive)",
+        "rgb",
+        "flow",
+        "two_stream",
+        "teacher",
+        "relate",
+        "relate (fusion=naive)",
         "relate (param_budget=match_total)",
     ]
 
@@ -69,7 +74,8 @@ def test_match_total_known_values(mstcn_gtea: pd.DataFrame) -> None:
     row = mstcn_gtea.loc["relate (param_budget=match_total)"]
     assert row["depth"] == 3 and row["inference params"] == 658_531
     assert resolve_options("mstcn", "gtea", 11, {"param_budget": "match_total"}) == {
-        "num_layers": 3}
+        "num_layers": 3
+    }
     with pytest.raises(ValueError, match="do not also set num_layers"):
         resolve_options("mstcn", "gtea", 11, {"param_budget": "match_total", "num_layers": 2})
 
@@ -83,7 +89,9 @@ def test_bridge_is_outside_the_budget() -> None:
 
 def test_fact_counts_and_no_fitting_layer_count() -> None:
     table = parameter_table("fact", "gtea").set_index("variant")
-    assert table.loc["relate", "frozen params in training"] == table.loc["teacher", "inference params"]
+    assert (
+        table.loc["relate", "frozen params in training"] == table.loc["teacher", "inference params"]
+    )
     assert match_total_layers("fact", "gtea") is None
     assert pd.isna(table.loc["relate (param_budget=match_total)", "inference params"])
     with pytest.raises(ValueError, match="no layer count fits"):

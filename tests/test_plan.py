@@ -26,11 +26,17 @@ def fake_calibration(device: str = "cpu") -> dict:
     return {
         "format": FORMAT,
         "machine": {"name": "fake", "cpu_model": "test", "cpu_count": 1, "device": device},
-        "torch": "0", "threads": 1, "created": "2026-01-01", "frames": 100, "video_size": 224,
+        "torch": "0",
+        "threads": 1,
+        "created": "2026-01-01",
+        "frames": 100,
+        "video_size": 224,
         "train_s_per_frame": {"mstcn": {"1024": 1e-3, "2048": 2e-3}},
         "forward_s_per_frame": {"mstcn": {"1024": 1e-4, "2048": 2e-4}},
         "bridge_train_s_per_frame": 1e-5,
-        "tvl1_s_per_pair": 0.5, "i3d_s_per_window": 1.0, "job_overhead_s": 2.0,
+        "tvl1_s_per_pair": 0.5,
+        "i3d_s_per_window": 1.0,
+        "job_overhead_s": 2.0,
     }
 
 
@@ -52,8 +58,10 @@ def test_cost_model_arithmetic():
     assert job_seconds(train_job("relate"), config, cal) == pytest.approx(2 + 2 * frames * 3.1e-3)
     bridge = Job("train_bridge", {"dataset": "gtea", "split": "1", "seed": "0"})
     assert job_seconds(bridge, config, cal) == pytest.approx(2 + 3 * frames * 1e-5)
-    predict = Job("predict", {"dataset": "gtea", "split": "1", "segmenter": "mstcn",
-                              "run": "relate", "seed": "0"})
+    predict = Job(
+        "predict",
+        {"dataset": "gtea", "split": "1", "segmenter": "mstcn", "run": "relate", "seed": "0"},
+    )
     assert job_seconds(predict, config, cal) == pytest.approx(2 + 7 * gtea.mean_frames * 3e-4)
     # 50Salads trains on every 2nd frame
     salads = dataset_stats("50salads")
@@ -74,8 +82,9 @@ def test_official_epochs():
 
 def test_plan_totals_and_gpu_assumption():
     config = {"epochs": 1}
-    dag = Dag({"train": 2, "table": 1},
-              [train_job("rgb", gpu=True), train_job("rgb"), Job("table", {})])
+    dag = Dag(
+        {"train": 2, "table": 1}, [train_job("rgb", gpu=True), train_job("rgb"), Job("table", {})]
+    )
     plan = plan_costs(dag, config, calibration_from_dict(fake_calibration()), gpu_speedup=4)
     compute = 21 * dataset_stats("gtea").mean_frames * 1e-3
     train = plan.rows[0]
@@ -130,9 +139,20 @@ def test_smoke_plan_counts_equal_snakemake(tmp_path, capsys):
     planned = table_counts(out)
     total = planned.pop("total")
     dry = subprocess.run(
-        [str(SNAKEMAKE), "-n", "--forceall", "--configfile", str(SMOKE), "--snakefile",
-         str(REPO_ROOT / "Snakefile"), "--directory", str(tmp_path)],
-        capture_output=True, text=True, check=True,
+        [
+            str(SNAKEMAKE),
+            "-n",
+            "--forceall",
+            "--configfile",
+            str(SMOKE),
+            "--snakefile",
+            str(REPO_ROOT / "Snakefile"),
+            "--directory",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     stats = dry[dry.index("Job stats:") :].splitlines()[3:]
     expected = {}
@@ -174,6 +194,8 @@ def test_missing_calibration_and_shipped_one(tmp_path, capsys):
 
 
 def test_library_does_not_import_snakemake():
-    code = ("import sys, relate.plan.model, relate.plan.dag, relate.commands.plan; "
-            "sys.exit('snakemake' in sys.modules)")
+    code = (
+        "import sys, relate.plan.model, relate.plan.dag, relate.commands.plan; "
+        "sys.exit('snakemake' in sys.modules)"
+    )
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT).returncode == 0

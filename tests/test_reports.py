@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import TINY_CLASSES, TINY_SPLITS, TINY_VIDEOS, frames
+
 from relate.cli import main
 from relate.errors import DataError, RelateError
 from relate.reports import scorecard as sc
@@ -29,9 +29,17 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def write_metrics(
-    folder: Path, row: str, split: int, seed: int, scores: dict[str, float] | float,
-    dataset: str = "gtea", segmenter: str = "mstcn", convention: str = "standard",
-    preset: str | None = None, synthetic: bool = False, epochs: int = 5,
+    folder: Path,
+    row: str,
+    split: int,
+    seed: int,
+    scores: dict[str, float] | float,
+    dataset: str = "gtea",
+    segmenter: str = "mstcn",
+    convention: str = "standard",
+    preset: str | None = None,
+    synthetic: bool = False,
+    epochs: int = 5,
     override: dict | None = None,
 ) -> Path:
     """A `relate evaluate` JSON as the workflow writes it; ``override`` replaces top-level keys."""
@@ -39,12 +47,27 @@ def write_metrics(
     if not isinstance(scores, dict):
         scores = {m: float(scores) for m in METRICS}
     record = {
-        "dataset": dataset, "split": split, "convention": convention, "head": spec.head,
-        "label": row, "seed": seed, "synthetic": synthetic, "metrics": scores, "videos": 2,
-        "per_video": {}, "provenance": {},
-        "run": {"segmenter": segmenter, "variant": spec.variant, "epochs": epochs,
-                "seed": seed, "preset": preset, "options": dict(spec.options),
-                "refine": None, "run": "runs/x"},
+        "dataset": dataset,
+        "split": split,
+        "convention": convention,
+        "head": spec.head,
+        "label": row,
+        "seed": seed,
+        "synthetic": synthetic,
+        "metrics": scores,
+        "videos": 2,
+        "per_video": {},
+        "provenance": {},
+        "run": {
+            "segmenter": segmenter,
+            "variant": spec.variant,
+            "epochs": epochs,
+            "seed": seed,
+            "preset": preset,
+            "options": dict(spec.options),
+            "refine": None,
+            "run": "runs/x",
+        },
     }
     record.update(override or {})
     name = f"{dataset}_{segmenter}_{row}_{convention}_{preset}_s{split}_seed{seed}.json"
@@ -68,10 +91,24 @@ def paper_frame(**overrides: float) -> pd.DataFrame:
             if (d, s, r) == (dataset, segmenter, row):
                 scores[m] = value
         spec = parse_row(row)
-        lines.append({"dataset": dataset, "segmenter": segmenter, "row": row,
-                      "variant": spec.variant, "preset": "release", "convention": "standard",
-                      "split": 1, "seed": 0, "epochs": 1, "synthetic": False,
-                      "head": spec.head, "options": "{}", **scores, "path": "paper"})
+        lines.append(
+            {
+                "dataset": dataset,
+                "segmenter": segmenter,
+                "row": row,
+                "variant": spec.variant,
+                "preset": "release",
+                "convention": "standard",
+                "split": 1,
+                "seed": 0,
+                "epochs": 1,
+                "synthetic": False,
+                "head": spec.head,
+                "options": "{}",
+                **scores,
+                "path": "paper",
+            }
+        )
     return pd.DataFrame(lines, columns=list(FRAME_COLUMNS))
 
 
@@ -92,8 +129,7 @@ def table1_files(tmp_path: Path) -> list[Path]:
     for seed, (a, b) in ((0, (70.0, 72.0)), (1, (73.0, 75.0))):
         files.append(write_metrics(tmp_path, "relate", 1, seed, a))
         files.append(write_metrics(tmp_path, "relate", 2, seed, b))
-    files.append(write_metrics(tmp_path, "rgb", 1, 0, {**{m: 60.0 for m in METRICS},
-                                                       "acc": 65.5}))
+    files.append(write_metrics(tmp_path, "rgb", 1, 0, {**{m: 60.0 for m in METRICS}, "acc": 65.5}))
     return files
 
 
@@ -101,8 +137,12 @@ def test_table1_cells_by_hand(table1_files: list[Path]) -> None:
     frame = collect(table1_files)
     assert len(frame) == 5 and set(frame["preset"]) == {"release", "-"}
     markdown, csv = paper_table(1, frame)
-    cell = csv[(csv["dataset"] == "gtea") & (csv["segmenter"] == "mstcn")
-               & (csv["row"] == "relate") & (csv["metric"] == "f1@50")].iloc[0]
+    cell = csv[
+        (csv["dataset"] == "gtea")
+        & (csv["segmenter"] == "mstcn")
+        & (csv["row"] == "relate")
+        & (csv["metric"] == "f1@50")
+    ].iloc[0]
     assert cell["mean"] == pytest.approx(72.5)
     assert cell["std"] == pytest.approx(math.sqrt(((71 - 72.5) ** 2 + (74 - 72.5) ** 2) / 1))
     assert cell["paper"] == paper_value(1, "gtea", "mstcn", "relate", "f1@50") == 71.0
@@ -123,9 +163,11 @@ def test_table1_cells_by_hand(table1_files: list[Path]) -> None:
 
 
 def test_table_other_convention_and_preset_are_not_mixed_in(tmp_path: Path) -> None:
-    files = [write_metrics(tmp_path, "relate", 1, 0, 50.0),
-             write_metrics(tmp_path, "relate", 1, 0, 90.0, convention="relate_release"),
-             write_metrics(tmp_path, "relate", 1, 0, 10.0, preset="paper_literal")]
+    files = [
+        write_metrics(tmp_path, "relate", 1, 0, 50.0),
+        write_metrics(tmp_path, "relate", 1, 0, 90.0, convention="relate_release"),
+        write_metrics(tmp_path, "relate", 1, 0, 10.0, preset="paper_literal"),
+    ]
     frame = collect(files)
     _, csv = paper_table(1, frame)
     assert csv[(csv["row"] == "relate") & (csv["status"] == "ok")]["mean"].tolist() == [50.0] * 5
@@ -142,9 +184,11 @@ def test_baselines_have_no_preset_and_appear_under_both(tmp_path: Path) -> None:
 
 
 def test_seeds_with_different_splits_name_the_row(tmp_path: Path) -> None:
-    files = [write_metrics(tmp_path, "relate_wo_pr", 1, 0, 50.0),
-             write_metrics(tmp_path, "relate_wo_pr", 2, 0, 50.0),
-             write_metrics(tmp_path, "relate_wo_pr", 1, 1, 50.0)]
+    files = [
+        write_metrics(tmp_path, "relate_wo_pr", 1, 0, 50.0),
+        write_metrics(tmp_path, "relate_wo_pr", 2, 0, 50.0),
+        write_metrics(tmp_path, "relate_wo_pr", 1, 1, 50.0),
+    ]
     with pytest.raises(RelateError, match=r"'relate_wo_pr'.*seed 0: splits 1,2; seed 1: splits 1"):
         paper_table(1, collect(files))
 
@@ -164,8 +208,10 @@ def test_duplicate_run_is_an_error(tmp_path: Path) -> None:
         ({"label": ""}, "no `label`"),
         ({"label": "relate:aga=both"}, "not canonical"),
         ({"head": "joint"}, "scored on head 'final', this file on head 'joint'"),
-        ({"metrics": {"f1@10": 1, "f1@25": 1, "f1@50": 1, "edit": 1, "acc": 101}},
-         "metrics['acc'] is 101"),
+        (
+            {"metrics": {"f1@10": 1, "f1@25": 1, "f1@50": 1, "edit": 1, "acc": 101}},
+            "metrics['acc'] is 101",
+        ),
         ({"run": None}, "no `run.segmenter`"),
         ({"split": "1"}, "bad `split`"),
     ],
@@ -228,15 +274,17 @@ def test_table2_avg_column(tmp_path: Path) -> None:
 
 
 def test_table3_avg_gain_over_naive(tmp_path: Path) -> None:
-    files = [write_metrics(tmp_path, "relate_wo_pr", 1, 0, 80.0, segmenter="asformer"),
-             write_metrics(tmp_path, "relate_wo_pr:fusion=naive", 1, 0, 77.0,
-                           segmenter="asformer")]
+    files = [
+        write_metrics(tmp_path, "relate_wo_pr", 1, 0, 80.0, segmenter="asformer"),
+        write_metrics(tmp_path, "relate_wo_pr:fusion=naive", 1, 0, 77.0, segmenter="asformer"),
+    ]
     markdown, csv = paper_table(3, collect(files))
     gain = csv[(csv["row"] == "relate_wo_pr") & (csv["metric"] == "avg_gain")].iloc[0]
     assert gain["mean"] == pytest.approx(3.0) and gain["paper"] == 3.6
     assert "+3.0 (+3.6)" in markdown
-    other = csv[(csv["row"] == "relate_wo_pr:fusion=cross_attention")
-                & (csv["metric"] == "avg_gain")].iloc[0]
+    other = csv[
+        (csv["row"] == "relate_wo_pr:fusion=cross_attention") & (csv["metric"] == "avg_gain")
+    ].iloc[0]
     assert other["status"] == "not run"
 
 
@@ -244,11 +292,13 @@ def test_table3_avg_gain_over_naive(tmp_path: Path) -> None:
 
 
 def test_convention_table_difference(tmp_path: Path) -> None:
-    files = [write_metrics(tmp_path, "relate", 1, 0, 60.0),
-             write_metrics(tmp_path, "relate", 1, 0, 62.5, convention="relate_release"),
-             write_metrics(tmp_path, "relate_wo_pr", 1, 0, 55.0),
-             write_metrics(tmp_path, "rgb", 1, 0, 40.0),
-             write_metrics(tmp_path, "rgb", 1, 0, 41.0, convention="relate_release")]
+    files = [
+        write_metrics(tmp_path, "relate", 1, 0, 60.0),
+        write_metrics(tmp_path, "relate", 1, 0, 62.5, convention="relate_release"),
+        write_metrics(tmp_path, "relate_wo_pr", 1, 0, 55.0),
+        write_metrics(tmp_path, "rgb", 1, 0, 40.0),
+        write_metrics(tmp_path, "rgb", 1, 0, 41.0, convention="relate_release"),
+    ]
     markdown, csv = convention_table(collect(files))
     assert set(csv["row"]) == {"relate", "relate_wo_pr"}  # RELATE rows only
     diff = csv[(csv["row"] == "relate") & (csv["convention"] == "relate_release − standard")]
@@ -259,9 +309,11 @@ def test_convention_table_difference(tmp_path: Path) -> None:
 
 
 def test_preset_table_difference(tmp_path: Path) -> None:
-    files = [write_metrics(tmp_path, "relate", 1, 0, 60.0),
-             write_metrics(tmp_path, "relate", 1, 0, 57.0, preset="paper_literal"),
-             write_metrics(tmp_path, "relate", 1, 1, 59.0, preset="paper_literal")]
+    files = [
+        write_metrics(tmp_path, "relate", 1, 0, 60.0),
+        write_metrics(tmp_path, "relate", 1, 0, 57.0, preset="paper_literal"),
+        write_metrics(tmp_path, "relate", 1, 1, 59.0, preset="paper_literal"),
+    ]
     markdown, csv = preset_table(collect(files))
     literal = csv[(csv["preset"] == "paper_literal") & (csv["metric"] == "acc")].iloc[0]
     assert literal["mean"] == pytest.approx(58.0)
@@ -280,10 +332,24 @@ def verdicts(frame: pd.DataFrame, **kwargs) -> dict[str, sc.Claim]:
 
 def test_scorecard_on_the_papers_own_numbers() -> None:
     found = verdicts(paper_frame())
-    holds = ["T1.f1_50", "T1.all", "T1.largest_gain", "T1.pr", "T1.asformer_50salads",
-             "F3.two_stream_f1", "T2.rows_2_3", "T2.aga_flow", "T2.aga_both", "T2.full",
-             "T3.aft", "T3.attentive", "T4.kd_dual", "T4.kd_single", "T4.improves",
-             "X.dual_over_kd"]
+    holds = [
+        "T1.f1_50",
+        "T1.all",
+        "T1.largest_gain",
+        "T1.pr",
+        "T1.asformer_50salads",
+        "F3.two_stream_f1",
+        "T2.rows_2_3",
+        "T2.aga_flow",
+        "T2.aga_both",
+        "T2.full",
+        "T3.aft",
+        "T3.attentive",
+        "T4.kd_dual",
+        "T4.kd_single",
+        "T4.improves",
+        "X.dual_over_kd",
+    ]
     for key in holds:
         assert found[key].verdict == sc.HOLDS, (key, found[key].evidence)
     # Erratum E2: Breakfast MS-TCN RGB beats two-stream on F1@10/25.
@@ -297,11 +363,13 @@ def test_scorecard_on_the_papers_own_numbers() -> None:
 
 
 def test_scorecard_verdicts_flip_with_the_numbers() -> None:
-    broken = paper_frame(**{
-        "50salads|asformer|relate|f1@50": 60.0,          # below its RGB (69.7)
-        "gtea|asformer|relate_wo_pr:fusion=naive|acc": 99.0,  # naive Avg above AFT
-        "breakfast|mstcn|rkd|f1@10": 90.0,               # RKD above KD on Avg
-    })
+    broken = paper_frame(
+        **{
+            "50salads|asformer|relate|f1@50": 60.0,  # below its RGB (69.7)
+            "gtea|asformer|relate_wo_pr:fusion=naive|acc": 99.0,  # naive Avg above AFT
+            "breakfast|mstcn|rkd|f1@10": 90.0,  # RKD above KD on Avg
+        }
+    )
     found = verdicts(broken)
     assert found["T1.f1_50"].verdict == sc.FAILS
     assert any("50salads/asformer" in x and "✗" in x for x in found["T1.f1_50"].evidence)
@@ -312,9 +380,10 @@ def test_scorecard_verdicts_flip_with_the_numbers() -> None:
 
 def test_scorecard_not_run_on_empty_and_stand_in(tmp_path: Path) -> None:
     assert {c.verdict for c in sc.claims(collect([]))} == {sc.NOT_RUN}
-    files = [write_metrics(tmp_path, "relate", 1, 0, 80.0, dataset="synthetic", synthetic=True),
-             write_metrics(tmp_path, "two_stream", 1, 0, 79.5, dataset="synthetic",
-                           synthetic=True)]
+    files = [
+        write_metrics(tmp_path, "relate", 1, 0, 80.0, dataset="synthetic", synthetic=True),
+        write_metrics(tmp_path, "two_stream", 1, 0, 79.5, dataset="synthetic", synthetic=True),
+    ]
     frame = collect(files)
     assert verdicts(frame)["F3.two_stream_f1"].verdict == sc.NOT_RUN
     found = verdicts(frame, dataset_from={"gtea": "synthetic"})
@@ -328,12 +397,20 @@ def test_scorecard_not_run_on_empty_and_stand_in(tmp_path: Path) -> None:
 
 
 def test_latency_claims(tmp_path: Path) -> None:
-    report = {"schema": "relate-latency", "setups": {
-        "relate": {"total_median_s": 5.7, "stages": [{"stage": "segmenter", "median_s": 5.7}]},
-        "two_stream": {"total_median_s": 1008.0, "stages": [
-            {"stage": "tvl1", "median_s": 996.0}, {"stage": "i3d_rgb", "median_s": 12.0}]},
-        "rgb": {"total_median_s": None},
-    }}
+    report = {
+        "schema": "relate-latency",
+        "setups": {
+            "relate": {"total_median_s": 5.7, "stages": [{"stage": "segmenter", "median_s": 5.7}]},
+            "two_stream": {
+                "total_median_s": 1008.0,
+                "stages": [
+                    {"stage": "tvl1", "median_s": 996.0},
+                    {"stage": "i3d_rgb", "median_s": 12.0},
+                ],
+            },
+            "rgb": {"total_median_s": None},
+        },
+    }
     path = tmp_path / "latency.json"
     path.write_text(json.dumps(report))
     totals = sc.load_latency_totals(path)
@@ -349,10 +426,11 @@ def test_latency_claims(tmp_path: Path) -> None:
 
 
 def test_scorecard_markdown_lists_interpretations(tmp_path: Path) -> None:
-    files = [write_metrics(tmp_path, "relate", 1, 0, 70.0, synthetic=True),
-             write_metrics(tmp_path, "rgb", 1, 0, 60.0, synthetic=True),
-             write_metrics(tmp_path, "relate", 1, 0, 65.0, preset="paper_literal",
-                           synthetic=True)]
+    files = [
+        write_metrics(tmp_path, "relate", 1, 0, 70.0, synthetic=True),
+        write_metrics(tmp_path, "rgb", 1, 0, 60.0, synthetic=True),
+        write_metrics(tmp_path, "relate", 1, 0, 65.0, preset="paper_literal", synthetic=True),
+    ]
     text = sc.scorecard(collect(files))
     assert "- **holds**: RELATE beats RGB on F1@50" in text
     assert "`relate` vs `rgb`, gtea/mstcn (n=1, n=1): F1@50 70.0 vs 60.0" in text
@@ -392,8 +470,11 @@ def write_npz(path: Path, videos: list[str], heads=("final", "joint"), split: in
             probs = np.full((len(TINY_CLASSES), len(ids)), 0.1, np.float32)
             probs[np.roll(ids, shift), np.arange(len(ids))] = 0.8
             arrays[f"{video}/{head}"] = probs
-    meta = {"classes": {str(i): n for i, n in enumerate(TINY_CLASSES)}, "heads": list(heads),
-            "split": split}
+    meta = {
+        "classes": {str(i): n for i, n in enumerate(TINY_CLASSES)},
+        "heads": list(heads),
+        "split": split,
+    }
     arrays["__meta__"] = np.array(json.dumps(meta))
     np.savez(path, **arrays)
     return path
@@ -402,8 +483,14 @@ def write_npz(path: Path, videos: list[str], heads=("final", "joint"), split: in
 def test_fig4_png(tiny_dataset: Path, tmp_path: Path) -> None:
     npz = write_npz(tmp_path / "p.npz", TINY_SPLITS[1])
     out = tmp_path / "fig4.png"
-    bars = fig4({"RGB": npz, "RELATE (w/o PR)": (npz, "joint")}, tiny_dataset, 1, "S1_a", out,
-                dataset="gtea")
+    bars = fig4(
+        {"RGB": npz, "RELATE (w/o PR)": (npz, "joint")},
+        tiny_dataset,
+        1,
+        "S1_a",
+        out,
+        dataset="gtea",
+    )
     assert_png(out)
     truth = frames(TINY_VIDEOS["S1_a"])
     assert bars["ground truth"] == truth and bars["RGB"] == truth
@@ -417,7 +504,10 @@ def test_fig4_png(tiny_dataset: Path, tmp_path: Path) -> None:
 
 def test_prediction_spec() -> None:
     assert parse_prediction_spec("relate_wo_pr=a/b.npz") == (
-        "relate_wo_pr", Path("a/b.npz"), "joint")
+        "relate_wo_pr",
+        Path("a/b.npz"),
+        "joint",
+    )
     assert parse_prediction_spec("Naive=b.npz") == ("Naive", Path("b.npz"), "final")
     assert parse_prediction_spec("x=b.npz:stage2") == ("x", Path("b.npz"), "stage2")
     for bad in ("b.npz", "x=b.txt", "=b.npz"):
@@ -432,70 +522,250 @@ def test_cli_table_scorecard_and_side(table1_files: list[Path], tmp_path: Path, 
     listing = tmp_path / "list.txt"
     listing.write_text("\n".join(map(str, table1_files[1:])) + "\n# comment\n")
     out = tmp_path / "reports" / "table1.md"
-    assert main(["report", "table", "--table", "1", "--metrics", str(table1_files[0]),
-                 "--metrics-list", str(listing), "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "table",
+                "--table",
+                "1",
+                "--metrics",
+                str(table1_files[0]),
+                "--metrics-list",
+                str(listing),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert "72.5 ± 2.1 (71.0; +1.5)" in out.read_text()
     csv = pd.read_csv(out.with_suffix(".csv"))
     assert len(csv) == 180
     index = tmp_path / "reports" / "index.md"
-    assert main(["report", "scorecard", "--metrics-list", str(listing), "--out",
-                 str(index)]) == 2  # seed 0 lacks split 1 without the first file
+    assert (
+        main(["report", "scorecard", "--metrics-list", str(listing), "--out", str(index)]) == 2
+    )  # seed 0 lacks split 1 without the first file
     assert "seeds cover different splits" in capsys.readouterr().err
-    assert main(["report", "scorecard", "--metrics-list", str(listing), "--metrics",
-                 str(table1_files[0]), "--out", str(index)]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "scorecard",
+                "--metrics-list",
+                str(listing),
+                "--metrics",
+                str(table1_files[0]),
+                "--out",
+                str(index),
+            ]
+        )
+        == 0
+    )
     assert "# RELATE reproduction: scorecard" in index.read_text()
     side = tmp_path / "reports" / "side_presets.md"
-    assert main(["report", "side", "--kind", "presets", "--metrics-list", str(listing),
-                 "--metrics", str(table1_files[0]), "--out", str(side)]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "side",
+                "--kind",
+                "presets",
+                "--metrics-list",
+                str(listing),
+                "--metrics",
+                str(table1_files[0]),
+                "--out",
+                str(side),
+            ]
+        )
+        == 0
+    )
     assert side.with_suffix(".csv").exists()
 
 
 def test_cli_stand_in_video_index_and_bare_latency(tmp_path: Path, tiny_dataset: Path) -> None:
     synth = write_metrics(tmp_path, "relate", 1, 0, 50.0, dataset="synthetic", synthetic=True)
     out = tmp_path / "table1.md"
-    assert main(["report", "table", "--table", "1", "--metrics", str(synth), "--stand-in",
-                 "synthetic", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "table",
+                "--table",
+                "1",
+                "--metrics",
+                str(synth),
+                "--stand-in",
+                "synthetic",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     csv = pd.read_csv(out.with_suffix(".csv"))
     assert set(csv[csv["status"] == "ok"]["dataset"]) == {"gtea", "50salads", "breakfast"}
-    assert ("the GTEA, 50Salads, Breakfast cells are filled from dataset `synthetic`"
-            in out.read_text())
+    assert (
+        "the GTEA, 50Salads, Breakfast cells are filled from dataset `synthetic`" in out.read_text()
+    )
     index = tmp_path / "index.md"
-    assert main(["report", "scorecard", "--metrics", str(synth), "--stand-in", "synthetic",
-                 "--latency", "--out", str(index)]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "scorecard",
+                "--metrics",
+                str(synth),
+                "--stand-in",
+                "synthetic",
+                "--latency",
+                "--out",
+                str(index),
+            ]
+        )
+        == 0
+    )
     assert "No latency JSON given" in index.read_text()
     npz = write_npz(tmp_path / "p.npz", TINY_SPLITS[1])
     png = tmp_path / "f.png"
-    assert main(["report", "fig4", "--data", str(tiny_dataset), "--split", "1",
-                 "--video-index", "1", "--predictions", f"relate_wo_pr={npz}",
-                 "--out", str(png)]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "fig4",
+                "--data",
+                str(tiny_dataset),
+                "--split",
+                "1",
+                "--video-index",
+                "1",
+                "--predictions",
+                f"relate_wo_pr={npz}",
+                "--out",
+                str(png),
+            ]
+        )
+        == 0
+    )
     assert_png(png)
-    assert main(["report", "fig4", "--data", str(tiny_dataset), "--split", "1",
-                 "--video-index", "2", "--predictions", f"x={npz}", "--out",
-                 str(tmp_path / "g.png")]) == 2
-    assert main(["report", "fig1", "--metrics", str(synth), "--stand-in", "synthetic",
-                 "--out", str(tmp_path / "h.png")]) == 2
+    assert (
+        main(
+            [
+                "report",
+                "fig4",
+                "--data",
+                str(tiny_dataset),
+                "--split",
+                "1",
+                "--video-index",
+                "2",
+                "--predictions",
+                f"x={npz}",
+                "--out",
+                str(tmp_path / "g.png"),
+            ]
+        )
+        == 2
+    )
+    assert (
+        main(
+            [
+                "report",
+                "fig1",
+                "--metrics",
+                str(synth),
+                "--stand-in",
+                "synthetic",
+                "--out",
+                str(tmp_path / "h.png"),
+            ]
+        )
+        == 2
+    )
 
 
 def test_cli_errors_exit_2_without_output(tmp_path: Path, capsys, tiny_dataset: Path) -> None:
     bad = write_metrics(tmp_path, "relate", 1, 0, 50.0, override={"seed": None})
     out = tmp_path / "t.md"
-    assert main(["report", "table", "--table", "1", "--metrics", str(bad), "--out",
-                 str(out)]) == 2
+    assert main(["report", "table", "--table", "1", "--metrics", str(bad), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {bad}:") and err.count("\n") == 1
     assert not out.exists() and not out.with_suffix(".csv").exists()
     assert main(["report", "table", "--table", "1", "--out", str(out)]) == 2
     assert "no metrics files" in capsys.readouterr().err
-    assert main(["report", "table", "--table", "2", "--metrics", str(bad.with_name("no.json")),
-                 "--out", str(out)]) == 2
-    assert main(["report", "scorecard", "--metrics", str(write_metrics(tmp_path, "rgb", 1, 0,
-                 5.0)), "--dataset-from", "gtea", "--out", str(out)]) == 2
+    assert (
+        main(
+            [
+                "report",
+                "table",
+                "--table",
+                "2",
+                "--metrics",
+                str(bad.with_name("no.json")),
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )
+    assert (
+        main(
+            [
+                "report",
+                "scorecard",
+                "--metrics",
+                str(write_metrics(tmp_path, "rgb", 1, 0, 5.0)),
+                "--dataset-from",
+                "gtea",
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )
     assert "expected PAPER=SOURCE" in capsys.readouterr().err
     npz = write_npz(tmp_path / "p.npz", TINY_SPLITS[1])
     png = tmp_path / "f.png"
-    assert main(["report", "fig4", "--data", str(tiny_dataset), "--split", "1", "--video",
-                 "nope", "--predictions", f"a={npz}", "--out", str(png)]) == 2
-    assert main(["report", "fig4", "--data", str(tiny_dataset), "--dataset", "gtea", "--split",
-                 "1", "--video", "S1_b", "--predictions", f"a={npz}", f"b={npz}:joint",
-                 "--out", str(png)]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "fig4",
+                "--data",
+                str(tiny_dataset),
+                "--split",
+                "1",
+                "--video",
+                "nope",
+                "--predictions",
+                f"a={npz}",
+                "--out",
+                str(png),
+            ]
+        )
+        == 2
+    )
+    assert (
+        main(
+            [
+                "report",
+                "fig4",
+                "--data",
+                str(tiny_dataset),
+                "--dataset",
+                "gtea",
+                "--split",
+                "1",
+                "--video",
+                "S1_b",
+                "--predictions",
+                f"a={npz}",
+                f"b={npz}:joint",
+                "--out",
+                str(png),
+            ]
+        )
+        == 0
+    )
     assert_png(png)

@@ -61,7 +61,8 @@ def test_official_parameter_counts(name: str, in_dim: int, classes: int) -> None
 
 
 def test_release_depth_parameter_counts() -> None:
-    # docs/decisions.md (parameter counts): 3 stages (MS-TCN) / encoder + 2 decoders (ASFormer), 1024-d
+    # docs/decisions.md (parameter counts): 3 stages (MS-TCN) / encoder + 2 decoders
+    # (ASFormer), 1024-d
     assert n_params(build("mstcn", 1024, 11, "gtea", num_stages=3)) == 564_641
     assert n_params(build("asformer", 1024, 11, "gtea", num_decoders=2)) == 815_201
 
@@ -389,15 +390,24 @@ def test_instance_norm_matches_torch_and_handles_one_frame() -> None:
 def test_training_defaults(dataset: str) -> None:
     mstcn = defaults("mstcn", dataset)
     assert (mstcn.epochs, mstcn.lr, mstcn.weight_decay, mstcn.batch_size, mstcn.scheduler) == (
-        50, 5e-4, 0.0, 1, "none"
+        50,
+        5e-4,
+        0.0,
+        1,
+        "none",
     )
     asformer = defaults("asformer", dataset)
     lr = 1e-4 if dataset == "breakfast" else 5e-4
     assert (asformer.epochs, asformer.lr, asformer.weight_decay, asformer.batch_size) == (
-        120, lr, 1e-5, 1
+        120,
+        lr,
+        1e-5,
+        1,
     )
     assert (asformer.scheduler, asformer.plateau_factor, asformer.plateau_patience) == (
-        "plateau", 0.5, 3
+        "plateau",
+        0.5,
+        3,
     )
 
 

@@ -17,28 +17,42 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import REPO_ROOT
 
 BIN = Path(sys.executable).parent
 PROFILES = REPO_ROOT / "workflow/profiles"
 SMOKE = REPO_ROOT / "config/smoke.yaml"
 ENABLE = "RELATE_SLURM_TEST"
-HOW_TO_ENABLE = (f"run .ci/slurm/setup.sh (a single-node SLURM on this machine) or use a SLURM "
-                 f"login node, then set {ENABLE}=1")
+HOW_TO_ENABLE = (
+    f"run .ci/slurm/setup.sh (a single-node SLURM on this machine) or use a SLURM "
+    f"login node, then set {ENABLE}=1"
+)
 # `Job 14 has been submitted with SLURM jobid 5 (log: /abs/.snakemake/slurm_logs/.../5.log).`
 SUBMITTED = re.compile(r"submitted with SLURM jobid (\d+) \(log: (\S+?)\)\.?$", re.MULTILINE)
 
 
 def snakemake(workdir: Path, *args: str, timeout: int = 120) -> subprocess.CompletedProcess:
     """Run the workflow in ``workdir`` with this venv's console scripts first on PATH."""
-    if shutil.which("snakemake", path=str(BIN)) is None or shutil.which("relate", path=str(BIN)) is None:
+    if (
+        shutil.which("snakemake", path=str(BIN)) is None
+        or shutil.which("relate", path=str(BIN)) is None
+    ):
         pytest.skip("snakemake/relate console scripts are not installed beside this Python")
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     return subprocess.run(
-        [str(BIN / "snakemake"), "--snakefile", str(REPO_ROOT / "Snakefile"),
-         "--directory", str(workdir), *args],
-        capture_output=True, text=True, env=env, timeout=timeout, check=False,
+        [
+            str(BIN / "snakemake"),
+            "--snakefile",
+            str(REPO_ROOT / "Snakefile"),
+            "--directory",
+            str(workdir),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -71,8 +85,16 @@ def test_both_profiles_plan_the_same_jobs(tmp_path: Path) -> None:
     plans = {}
     for name in ("local", "slurm"):
         # device=cuda: only a CUDA config asks for GPUs (the rules' gpu=GPU_JOBS)
-        result = snakemake(tmp_path, "--profile", str(PROFILES / name), "--configfile", str(SMOKE),
-                           "--dry-run", "--config", "device=cuda")
+        result = snakemake(
+            tmp_path,
+            "--profile",
+            str(PROFILES / name),
+            "--configfile",
+            str(SMOKE),
+            "--dry-run",
+            "--config",
+            "device=cuda",
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         assert f"Using profile {PROFILES / name}" in result.stdout + result.stderr
         plans[name] = result.stdout
@@ -88,7 +110,9 @@ def test_both_profiles_plan_the_same_jobs(tmp_path: Path) -> None:
     requested = max(gpus for _, gpus in planned_rules(plans["slurm"]).values())
     local_gpus = len(glob.glob("/dev/nvidia[0-9]*"))
     assert requested >= 1
-    assert max(gpus for _, gpus in planned_rules(plans["local"]).values()) == min(requested, local_gpus)
+    assert max(gpus for _, gpus in planned_rules(plans["local"]).values()) == min(
+        requested, local_gpus
+    )
 
 
 def test_slurm_profile_settings(tmp_path: Path) -> None:
@@ -117,6 +141,7 @@ def test_local_profile_settings() -> None:
 
 # --- the real SLURM run -------------------------------------------------------------------
 
+
 def slurmctld_running_here() -> bool:
     for comm in Path("/proc").glob("[0-9]*/comm"):
         try:
@@ -130,12 +155,17 @@ def slurmctld_running_here() -> bool:
 def slurm_skip_reason() -> str | None:
     flag = os.environ.get(ENABLE, "")
     if flag == "0":
-        return (f"SLURM test disabled by {ENABLE}=0 (.ci/run sets it where .ci/slurm/setup.sh "
-                f"cannot install SLURM; its output says why)")
+        return (
+            f"SLURM test disabled by {ENABLE}=0 (.ci/run sets it where .ci/slurm/setup.sh "
+            f"cannot install SLURM; its output says why)"
+        )
     if shutil.which("sbatch") is None:
         return f"SLURM test skipped: no sbatch on PATH; to enable it, {HOW_TO_ENABLE}"
     if flag != "1" and not slurmctld_running_here():
-        return f"SLURM test skipped: {ENABLE} is unset and no slurmctld runs here; to enable it, {HOW_TO_ENABLE}"
+        return (
+            f"SLURM test skipped: {ENABLE} is unset and no slurmctld runs here; "
+            f"to enable it, {HOW_TO_ENABLE}"
+        )
     return None
 
 
@@ -145,7 +175,9 @@ def slurm(*args: str) -> str:
 
 def job_record(job_id: str) -> dict[str, str]:
     """``scontrol -d show job`` as key -> value (SLURM keeps an ended job for MinJobAge)."""
-    return dict(re.findall(r"(\S+?)=(\S*)", slurm("scontrol", "-d", "--oneliner", "show", "job", job_id)))
+    return dict(
+        re.findall(r"(\S+?)=(\S*)", slurm("scontrol", "-d", "--oneliner", "show", "job", job_id))
+    )
 
 
 def job_rules(job_dir: str, groups: dict[str, str]) -> set[str]:
@@ -186,7 +218,9 @@ def test_smoke_config_runs_on_slurm(tmp_path: Path) -> None:
     if reason:
         pytest.skip(reason)
     profile = load_profile("slurm")
-    partition = os.environ.get("RELATE_SLURM_PARTITION", profile["default-resources"]["slurm_partition"])
+    partition = os.environ.get(
+        "RELATE_SLURM_PARTITION", profile["default-resources"]["slurm_partition"]
+    )
     try:
         nodes = slurm("sinfo", "-h", "-p", partition, "-o", "%c %G")
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as err:
@@ -196,12 +230,19 @@ def test_smoke_config_runs_on_slurm(tmp_path: Path) -> None:
     config = tmp_path / "slurm-smoke.yaml"
     targets = narrow_smoke_config(config)
 
-    args = ["--profile", str(PROFILES / "slurm"), "--configfile", str(config),
-            "--cores", str(min(node_cpus, profile["cores"])),  # groups must fit one node
-            "--slurm-keep-successful-logs",
-            # Poll squeue every 1 s at first (the interval then grows by 10 s while nothing
-            # ends): a CI job takes ~20 s, so the profile's 5 s costs ~10 s per job wave.
-            "--slurm-init-seconds-before-status-checks", "1"]
+    args = [
+        "--profile",
+        str(PROFILES / "slurm"),
+        "--configfile",
+        str(config),
+        "--cores",
+        str(min(node_cpus, profile["cores"])),  # groups must fit one node
+        "--slurm-keep-successful-logs",
+        # Poll squeue every 1 s at first (the interval then grows by 10 s while nothing
+        # ends): a CI job takes ~20 s, so the profile's 5 s costs ~10 s per job wave.
+        "--slurm-init-seconds-before-status-checks",
+        "1",
+    ]
     if partition != profile["default-resources"]["slurm_partition"]:  # replaces the whole list
         defaults = {**profile["default-resources"], "slurm_partition": partition}
         args += ["--default-resources", *(f"{key}={value!r}" for key, value in defaults.items())]
@@ -229,7 +270,9 @@ def test_smoke_config_runs_on_slurm(tmp_path: Path) -> None:
     again = snakemake(tmp_path, "--configfile", str(config), "--cores", "1", "--dry-run", *targets)
     left = again.stdout + again.stderr
     assert again.returncode == 0, left[-3000:]
-    assert "Nothing to be done" in left or re.search(r"^total\s+0$", left, re.MULTILINE), left[-3000:]
+    assert "Nothing to be done" in left or re.search(r"^total\s+0$", left, re.MULTILINE), left[
+        -3000:
+    ]
     models = list(tmp_path.glob("**/runs/**/model.pt"))
     assert models and all(path.stat().st_size > 0 for path in models)
     metrics = list(tmp_path.glob("**/metrics/**/*.json"))
@@ -254,5 +297,8 @@ def test_smoke_config_runs_on_slurm(tmp_path: Path) -> None:
         assert record["JobState"] == "COMPLETED", (job_id, record.get("JobState"), path)
         assert record["Partition"] == partition
         gpus = max(rules[rule][1] for rule in members)
-        assert record.get("JOB_GRES", "(null)") == (f"gpu:{gpus}" if gpus else "(null)"), (path, record)
+        assert record.get("JOB_GRES", "(null)") == (f"gpu:{gpus}" if gpus else "(null)"), (
+            path,
+            record,
+        )
     assert submitted_rules == remote

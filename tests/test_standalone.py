@@ -34,33 +34,9 @@ EXTERNAL_DOCUMENTS = tuple(
 )
 FORBIDDEN = (BUILD_MACHINE_ROOT, *EXTERNAL_DOCUMENTS)
 
-# Files owned by other work in progress. They are being fixed in the same change as this test;
-# each entry names a file (or the package that replaces it) whose references are still being
-# rewritten. Empty this list once those edits have landed; nothing else may be added to it.
-ALLOWED_FOR_NOW = (
-    "relate/parity.py",
-    "relate/parity/",
-    "relate/commands/parity.py",
-    "tests/test_parity.py",
-    "docs/parity.md",
-    "relate/latency.py",
-    "relate/latency/",
-    "relate/reports/tables.py",
-    "relate/reports/tables/",
-    "relate/reports/scorecard.py",
-    "relate/reports/scorecard/",
-    "workflow/rules/common.smk",
-)
 
 D_TAG = re.compile(r"\bD([1-9][0-9]?)\b")
 D_HEADING = re.compile(r"^## D([1-9][0-9]?): \S", re.MULTILINE)
-
-
-def _allowed(path: str) -> bool:
-    return any(
-        path == entry or (entry.endswith("/") and path.startswith(entry))
-        for entry in ALLOWED_FOR_NOW
-    )
 
 
 def _tracked_files() -> list[str]:
@@ -89,8 +65,6 @@ def _text(path: str) -> str | None:
 def test_no_tracked_file_points_outside_the_repository() -> None:
     offences = []
     for path in _tracked_files():
-        if _allowed(path):
-            continue
         text = _text(path)
         if text is None:
             continue

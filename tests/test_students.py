@@ -13,8 +13,13 @@ C = 11
 TINY = {
     "mstcn": {"segmenter.num_layers": 2, "segmenter.num_f_maps": 8},
     "asformer": {"segmenter.num_layers": 2, "segmenter.num_f_maps": 8},
-    "fact": {"segmenter.a_layers": 1, "segmenter.f_layers": 2, "segmenter.u_f_layers": 2,
-             "segmenter.f_dim": 16, "segmenter.a_dim": 16},
+    "fact": {
+        "segmenter.a_layers": 1,
+        "segmenter.f_layers": 2,
+        "segmenter.u_f_layers": 2,
+        "segmenter.f_dim": 16,
+        "segmenter.a_dim": 16,
+    },
 }
 
 
@@ -51,8 +56,9 @@ def test_spec_validation() -> None:
     with pytest.raises(ValueError, match="unknown option"):
         StudentSpec.from_options("kd", "mstcn", "gtea", C, aga="none")
     with pytest.raises(ValueError, match="through depth"):
-        StudentSpec.from_options("kd", "mstcn", "gtea", C, single_branch_depth="relate",
-                                 **{"segmenter.num_stages": 2})
-    assert StudentSpec.from_options("kd", "mstcn", "gtea", C,
-                                    single_branch_depth="relate").segmenter_overrides() == {
-        "num_stages": 3}
+        StudentSpec.from_options(
+            "kd", "mstcn", "gtea", C, single_branch_depth="relate", **{"segmenter.num_stages": 2}
+        )
+    assert StudentSpec.from_options(
+        "kd", "mstcn", "gtea", C, single_branch_depth="relate"
+    ).segmenter_overrides() == {"num_stages": 3}

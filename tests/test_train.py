@@ -1,4 +1,5 @@
-"""`relate train`: run folder, determinism, resumption after SIGKILL, refusals, learning, 50Salads rate."""
+"""`relate train`: run folder, determinism, resumption after SIGKILL, refusals, learning,
+50Salads rate."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from conftest import REPO_ROOT, kill_after_first_checkpoint
+
 from relate.checkpoint import load_checkpoint, load_weights, save_bytes
 from relate.cli import main
 from relate.commands.train import VARIANT_NAMES, parse_settings

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from conftest import kill_after_first_checkpoint
+
 from relate.checkpoint import load_checkpoint
 from relate.cli import main
 from relate.data.synthetic import SynthConfig, generate_dataset
@@ -26,15 +26,41 @@ TINY_STUDENT = ["--option", "segmenter.num_layers=2", "--option", "segmenter.num
 @pytest.fixture(scope="module")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("data") / "synthetic"
-    generate_dataset(root, SynthConfig(n_videos=6, min_frames=100, max_frames=120, n_splits=2), seed=0)
+    generate_dataset(
+        root, SynthConfig(n_videos=6, min_frames=100, max_frames=120, n_splits=2), seed=0
+    )
     return root
 
 
-def args(data: Path, out: Path, variant: str, *extra: str, segmenter: str = "mstcn",
-         epochs: int = 1, seed: int = 0) -> list[str]:
-    return ["train", "--data", str(data), "--dataset", "synthetic", "--split", "1",
-            "--segmenter", segmenter, "--variant", variant, "--seed", str(seed),
-            "--out", str(out), "--epochs", str(epochs), *extra]
+def args(
+    data: Path,
+    out: Path,
+    variant: str,
+    *extra: str,
+    segmenter: str = "mstcn",
+    epochs: int = 1,
+    seed: int = 0,
+) -> list[str]:
+    return [
+        "train",
+        "--data",
+        str(data),
+        "--dataset",
+        "synthetic",
+        "--split",
+        "1",
+        "--segmenter",
+        segmenter,
+        "--variant",
+        variant,
+        "--seed",
+        str(seed),
+        "--out",
+        str(out),
+        "--epochs",
+        str(epochs),
+        *extra,
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -75,21 +101,54 @@ def test_students_train_predict_evaluate(
     assert terms["total"] == pytest.approx(terms["seg"] + weight * terms["distill"], rel=1e-5)
     state = torch.load(out / "model.pt", weights_only=True)
     assert all(k.startswith("segmenter.") for k in state)  # no teacher weights
-    assert sum(1 for k in state if k.endswith("conv_out.weight")) >= 4  # baseline depth (D20, docs/decisions.md)
+    assert (
+        sum(1 for k in state if k.endswith("conv_out.weight")) >= 4
+    )  # baseline depth (D20, docs/decisions.md)
     npz = tmp_path / "p.npz"
-    assert main(["predict", "--run", str(out), "--data", str(synth), "--split", "1",
-                 "--out", str(npz)]) == 0
+    assert (
+        main(
+            ["predict", "--run", str(out), "--data", str(synth), "--split", "1", "--out", str(npz)]
+        )
+        == 0
+    )
     with np.load(npz) as data:
         meta = json.loads(str(data["__meta__"]))
         assert "final" in meta["heads"] and "refine" not in meta
-    assert main(["evaluate", "--predictions", str(npz), "--data", str(synth),
-                 "--dataset", "synthetic", "--split", "1", "--out", str(tmp_path / "m.json")]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--predictions",
+                str(npz),
+                "--data",
+                str(synth),
+                "--dataset",
+                "synthetic",
+                "--split",
+                "1",
+                "--out",
+                str(tmp_path / "m.json"),
+            ]
+        )
+        == 0
+    )
 
 
-def test_student_teacher_must_match(synth: Path, flow4: Path, tmp_path: Path,
-                                    capsys: pytest.CaptureFixture) -> None:
-    code = main(args(synth, tmp_path / "k", "kd", "--teacher", str(flow4), *TINY_STUDENT,
-                     "--option", "single_branch_depth=relate"))
+def test_student_teacher_must_match(
+    synth: Path, flow4: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    code = main(
+        args(
+            synth,
+            tmp_path / "k",
+            "kd",
+            "--teacher",
+            str(flow4),
+            *TINY_STUDENT,
+            "--option",
+            "single_branch_depth=relate",
+        )
+    )
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1
     assert "flow4/config.json" in err and "another architecture" in err
@@ -97,30 +156,87 @@ def test_student_teacher_must_match(synth: Path, flow4: Path, tmp_path: Path,
     assert main(args(synth, tmp_path / "x", "kd", *TINY_STUDENT)) == 2
     assert "needs --teacher" in capsys.readouterr().err
     assert main(args(synth, tmp_path / "y", "rgb", "--preset", "paper_literal")) == 2
-    assert main(args(synth, tmp_path / "z", "kd", "--teacher", str(flow4), *TINY_STUDENT,
-                     "--option", "pr_mstar=unimodal")) == 2
+    assert (
+        main(
+            args(
+                synth,
+                tmp_path / "z",
+                "kd",
+                "--teacher",
+                str(flow4),
+                *TINY_STUDENT,
+                "--option",
+                "pr_mstar=unimodal",
+            )
+        )
+        == 2
+    )
     assert "relate only" in capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")
 def bridge(synth: Path, runs: Path) -> Path:
     out = runs / "bridge"
-    assert main(["train-bridge", "--data", str(synth), "--dataset", "synthetic", "--split", "1",
-                 "--seed", "0", "--out", str(out), "--epochs", "2", "--batch-size", "2"]) == 0
+    assert (
+        main(
+            [
+                "train-bridge",
+                "--data",
+                str(synth),
+                "--dataset",
+                "synthetic",
+                "--split",
+                "1",
+                "--seed",
+                "0",
+                "--out",
+                str(out),
+                "--epochs",
+                "2",
+                "--batch-size",
+                "2",
+            ]
+        )
+        == 0
+    )
     return out
 
 
 def test_bridge_run_is_deterministic(synth: Path, bridge: Path, tmp_path: Path) -> None:
     again = tmp_path / "b"
-    assert main(["train-bridge", "--data", str(synth), "--dataset", "synthetic", "--split", "1",
-                 "--seed", "0", "--out", str(again), "--epochs", "2", "--batch-size", "2"]) == 0
+    assert (
+        main(
+            [
+                "train-bridge",
+                "--data",
+                str(synth),
+                "--dataset",
+                "synthetic",
+                "--split",
+                "1",
+                "--seed",
+                "0",
+                "--out",
+                str(again),
+                "--epochs",
+                "2",
+                "--batch-size",
+                "2",
+            ]
+        )
+        == 0
+    )
     assert (again / "model.pt").read_bytes() == (bridge / "model.pt").read_bytes()
     log = [json.loads(x) for x in (bridge / "log.jsonl").read_text().splitlines()]
     assert len(log) == 2 and log[1]["loss"]["mse"] < log[0]["loss"]["mse"]
 
 
 def test_paper_literal_relate_run(
-    synth: Path, flow3: Path, bridge: Path, runs: Path, tmp_path: Path,
+    synth: Path,
+    flow3: Path,
+    bridge: Path,
+    runs: Path,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture,
 ) -> None:
     out = runs / "paper"
@@ -140,28 +256,83 @@ def test_paper_literal_relate_run(
     for key, value in pre.items():
         assert torch.equal(state[f"bridge.{key}"], value)
     npz = tmp_path / "p.npz"
-    assert main(["predict", "--run", str(out), "--data", str(synth), "--split", "1",
-                 "--out", str(npz)]) == 0
+    assert (
+        main(
+            ["predict", "--run", str(out), "--data", str(synth), "--split", "1", "--out", str(npz)]
+        )
+        == 0
+    )
     with np.load(npz) as data:
         meta = json.loads(str(data["__meta__"]))
     assert meta["refine"]["options"]["pr_confidence"] == "raw"
     assert meta["refine"]["options"]["pr_mstar"] == "unimodal"
     npz2 = tmp_path / "q.npz"
-    assert main(["predict", "--run", str(out), "--data", str(synth), "--split", "1",
-                 "--out", str(npz2), "--pr-option", "pr_confidence=minmax_video",
-                 "--pr-option", "pr_delta=0.5"]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                "--run",
+                str(out),
+                "--data",
+                str(synth),
+                "--split",
+                "1",
+                "--out",
+                str(npz2),
+                "--pr-option",
+                "pr_confidence=minmax_video",
+                "--pr-option",
+                "pr_delta=0.5",
+            ]
+        )
+        == 0
+    )
     with np.load(npz2) as data:
         meta2 = json.loads(str(data["__meta__"]))
-    assert meta2["refine"] == {"delta": 0.5, "options": {**meta["refine"]["options"],
-                                                        "pr_confidence": "minmax_video"}}
-    assert main(["predict", "--run", str(out), "--data", str(synth), "--split", "1",
-                 "--out", str(tmp_path / "r.npz"), "--pr-option", "pr_mstar=bogus"]) == 2
+    assert meta2["refine"] == {
+        "delta": 0.5,
+        "options": {**meta["refine"]["options"], "pr_confidence": "minmax_video"},
+    }
+    assert (
+        main(
+            [
+                "predict",
+                "--run",
+                str(out),
+                "--data",
+                str(synth),
+                "--split",
+                "1",
+                "--out",
+                str(tmp_path / "r.npz"),
+                "--pr-option",
+                "pr_mstar=bogus",
+            ]
+        )
+        == 2
+    )
     assert "pr_mstar" in capsys.readouterr().err and not (tmp_path / "r.npz").exists()
 
 
 def test_pr_option_refused_for_baselines(synth: Path, flow4: Path, tmp_path: Path) -> None:
-    assert main(["predict", "--run", str(flow4), "--data", str(synth), "--split", "1",
-                 "--out", str(tmp_path / "p.npz"), "--pr-option", "pr_t0=keep"]) == 2
+    assert (
+        main(
+            [
+                "predict",
+                "--run",
+                str(flow4),
+                "--data",
+                str(synth),
+                "--split",
+                "1",
+                "--out",
+                str(tmp_path / "p.npz"),
+                "--pr-option",
+                "pr_t0=keep",
+            ]
+        )
+        == 2
+    )
 
 
 @pytest.mark.slow
@@ -177,12 +348,15 @@ def test_relate_with_asformer_and_fact(
     for item in ["depth=2", "num_layers=2", "anchor_stage=0", *widths]:
         opts += ["--option", item]
     teacher = runs / f"flow-{segmenter}"  # --teacher-for builds the matching architecture
-    assert main(args(synth, teacher, "flow", "--teacher-for", "relate", *opts,
-                     segmenter=segmenter)) == 0
+    assert (
+        main(args(synth, teacher, "flow", "--teacher-for", "relate", *opts, segmenter=segmenter))
+        == 0
+    )
     assert json.loads((teacher / "config.json").read_text())["teacher_for"]["variant"] == "relate"
     out = runs / f"relate-{segmenter}"
-    assert main(args(synth, out, "relate", "--teacher", str(teacher), *opts,
-                     segmenter=segmenter)) == 0
+    assert (
+        main(args(synth, out, "relate", "--teacher", str(teacher), *opts, segmenter=segmenter)) == 0
+    )
     config = json.loads((out / "config.json").read_text())
     if segmenter == "fact":  # the release has no FACT: FACT keeps its own recipe (design §9)
         from relate.segmenters import defaults
@@ -191,15 +365,36 @@ def test_relate_with_asformer_and_fact(
     else:
         assert config["training"]["lr"] == 1e-3
     npz = tmp_path / "p.npz"
-    assert main(["predict", "--run", str(out), "--data", str(synth), "--split", "1",
-                 "--out", str(npz)]) == 0
+    assert (
+        main(
+            ["predict", "--run", str(out), "--data", str(synth), "--split", "1", "--out", str(npz)]
+        )
+        == 0
+    )
     with np.load(npz) as data:
         meta = json.loads(str(data["__meta__"]))
     assert meta["heads"] == ["rgb", "flow", "joint", "joint_refined", "final"]
     for head in ("joint", "final"):
-        assert main(["evaluate", "--predictions", str(npz), "--data", str(synth),
-                     "--dataset", "synthetic", "--split", "1", "--head", head,
-                     "--out", str(tmp_path / f"{head}.json")]) == 0
+        assert (
+            main(
+                [
+                    "evaluate",
+                    "--predictions",
+                    str(npz),
+                    "--data",
+                    str(synth),
+                    "--dataset",
+                    "synthetic",
+                    "--split",
+                    "1",
+                    "--head",
+                    head,
+                    "--out",
+                    str(tmp_path / f"{head}.json"),
+                ]
+            )
+            == 0
+        )
 
 
 @pytest.mark.slow

@@ -13,13 +13,19 @@ from relate.checkpoint import load_checkpoint
 from relate.cli import main
 from relate.data.synthetic import SynthConfig, generate_dataset
 
+
 class Stop(BaseException):
     """Simulated kill after an epoch's checkpoint is written."""
 
 
 TINY_TEACHER = ["--set", "num_stages=2", "--set", "num_layers=3", "--set", "num_f_maps=8"]
 TINY_RELATE = [
-    "--option", "depth=2", "--option", "num_layers=3", "--option", "segmenter.num_f_maps=8",
+    "--option",
+    "depth=2",
+    "--option",
+    "num_layers=3",
+    "--option",
+    "segmenter.num_f_maps=8",
 ]
 
 
@@ -34,9 +40,23 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def base_args(data: Path, out: Path, variant: str, epochs: int, seed: int = 0) -> list[str]:
     return [
-        "train", "--data", str(data), "--dataset", "synthetic", "--split", "1",
-        "--segmenter", "mstcn", "--variant", variant, "--seed", str(seed),
-        "--out", str(out), "--epochs", str(epochs),
+        "train",
+        "--data",
+        str(data),
+        "--dataset",
+        "synthetic",
+        "--split",
+        "1",
+        "--segmenter",
+        "mstcn",
+        "--variant",
+        variant,
+        "--seed",
+        str(seed),
+        "--out",
+        str(out),
+        "--epochs",
+        str(epochs),
     ]
 
 
@@ -81,8 +101,14 @@ def test_release_schedule_default(synth: Path, teacher: Path, tmp_path: Path) ->
 
     plan = train_module.plan_run(
         train_module.TrainRequest(
-            data=synth, dataset="synthetic", split=1, segmenter="mstcn", variant="relate",
-            seed=0, out=tmp_path / "r", teacher=teacher,
+            data=synth,
+            dataset="synthetic",
+            split=1,
+            segmenter="mstcn",
+            variant="relate",
+            seed=0,
+            out=tmp_path / "r",
+            teacher=teacher,
             relate_options={"depth": "2", "num_layers": "3", "segmenter.num_f_maps": "8"},
         )
     )
@@ -158,8 +184,16 @@ def test_wrong_teacher_refused(synth: Path, teacher: Path, tmp_path: Path, capsy
     err = _one_line_error(capsys, relate_args(synth, tmp_path / "a", rgb))
     assert "variant 'rgb'" in err and str(rgb / "config.json") in err
     err = _one_line_error(
-        capsys, [*relate_args(synth, tmp_path / "b", teacher)[:-6], "--option", "depth=3",
-                 "--option", "num_layers=3", "--option", "segmenter.num_f_maps=8"]
+        capsys,
+        [
+            *relate_args(synth, tmp_path / "b", teacher)[:-6],
+            "--option",
+            "depth=3",
+            "--option",
+            "num_layers=3",
+            "--option",
+            "segmenter.num_f_maps=8",
+        ],
     )
     assert "depth 3" in err and "num_stages" in err
     err = _one_line_error(capsys, base_args(synth, tmp_path / "c", "relate", 1))
@@ -180,8 +214,22 @@ def test_wrong_teacher_refused(synth: Path, teacher: Path, tmp_path: Path, capsy
 
 def test_predict_and_evaluate(synth: Path, relate_run: Path, tmp_path: Path) -> None:
     npz = tmp_path / "p.npz"
-    assert main(["predict", "--run", str(relate_run), "--data", str(synth), "--split", "1",
-                 "--out", str(npz)]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                "--run",
+                str(relate_run),
+                "--data",
+                str(synth),
+                "--split",
+                "1",
+                "--out",
+                str(npz),
+            ]
+        )
+        == 0
+    )
     with np.load(npz) as f:
         meta = json.loads(str(f["__meta__"]))
         assert meta["heads"] == ["rgb", "flow", "joint", "joint_refined", "final"]
@@ -192,8 +240,26 @@ def test_predict_and_evaluate(synth: Path, relate_run: Path, tmp_path: Path) -> 
             assert np.allclose(f[f"{video}/{head}"].sum(0), 1, atol=1e-4)
     for head in ("joint", "final"):
         out = tmp_path / f"{head}.json"
-        assert main(["evaluate", "--data", str(synth), "--dataset", "synthetic", "--split", "1",
-                     "--predictions", str(npz), "--head", head, "--out", str(out)]) == 0
+        assert (
+            main(
+                [
+                    "evaluate",
+                    "--data",
+                    str(synth),
+                    "--dataset",
+                    "synthetic",
+                    "--split",
+                    "1",
+                    "--predictions",
+                    str(npz),
+                    "--head",
+                    head,
+                    "--out",
+                    str(out),
+                ]
+            )
+            == 0
+        )
         assert "metrics" in json.loads(out.read_text())
 
 
@@ -201,5 +267,7 @@ def test_teacher_with_explicit_default_override_is_accepted(synth: Path, tmp_pat
     # The teacher spells out MS-TCN's default dropout; the architecture is the flow branch's,
     # so it is accepted although its recorded overrides differ from the spec's.
     explicit = tmp_path / "explicit"
-    assert main([*base_args(synth, explicit, "flow", 0), *TINY_TEACHER, "--set", "dropout=0.5"]) == 0
+    assert (
+        main([*base_args(synth, explicit, "flow", 0), *TINY_TEACHER, "--set", "dropout=0.5"]) == 0
+    )
     assert main(relate_args(synth, tmp_path / "r", explicit, 0)) == 0

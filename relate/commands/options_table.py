@@ -13,7 +13,9 @@ from relate import io
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "options",
-        help="list every --option of relate/kd/rkd/gcr/mars with its release and paper_literal value",
+        help=(
+            "list every --option of relate/kd/rkd/gcr/mars with its release and paper_literal value"
+        ),
         description=(
             "Print the table of options (name, values, release default, the value the "
             "paper_literal preset selects, variants, source in docs/decisions.md). "

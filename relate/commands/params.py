@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 
 from relate import io
-from relate.data.registry import DATASETS
 from relate.commands.options import key_values
+from relate.data.registry import DATASETS
 from relate.errors import RelateError
 from relate.segmenters import SEGMENTERS
 
@@ -26,7 +26,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--dataset", choices=sorted(DATASETS), help="dataset name")
     parser.add_argument("--segmenter", choices=tuple(SEGMENTERS), help="backbone")
     parser.add_argument(
-        "--cell", dest="cells", action="append", default=[], metavar="DATASET:SEGMENTER",
+        "--cell",
+        dest="cells",
+        action="append",
+        default=[],
+        metavar="DATASET:SEGMENTER",
         help="instead of --dataset/--segmenter: one table per cell, in one file; repeatable",
     )
     parser.add_argument(
@@ -42,7 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "bridge=joint, segmenter.num_f_maps=16, ...); repeatable",
     )
     parser.add_argument(
-        "--out", type=Path, metavar="FILE.md",
+        "--out",
+        type=Path,
+        metavar="FILE.md",
         help="also write the Markdown table here and the raw numbers to FILE.csv",
     )
     parser.set_defaults(handler=run)
@@ -61,8 +67,10 @@ def _cells(args: argparse.Namespace) -> list[tuple[str, str]]:
         for item in args.cells:
             dataset, _, segmenter = item.partition(":")
             if dataset not in DATASETS or segmenter not in SEGMENTERS:
-                raise RelateError(f"--cell {item!r}: expected DATASET:SEGMENTER "
-                                  f"({', '.join(sorted(DATASETS))} : {', '.join(SEGMENTERS)})")
+                raise RelateError(
+                    f"--cell {item!r}: expected DATASET:SEGMENTER "
+                    f"({', '.join(sorted(DATASETS))} : {', '.join(SEGMENTERS)})"
+                )
             cells.append((dataset, segmenter))
         return cells
     if not args.dataset or not args.segmenter:

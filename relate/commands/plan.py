@@ -26,17 +26,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--configfile", type=Path, help="workflow config (e.g. config/config.yaml)")
     parser.add_argument(
-        "--calibration", type=Path, metavar="FILE.json",
+        "--calibration",
+        type=Path,
+        metavar="FILE.json",
         help="calibration JSON (default: the shipped one, measured on the project's 2-core CPU VM)",
     )
     parser.add_argument(
-        "--gpu-speedup", type=float, default=DEFAULT_GPU_SPEEDUP, metavar="X",
+        "--gpu-speedup",
+        type=float,
+        default=DEFAULT_GPU_SPEEDUP,
+        metavar="X",
         help=f"assumed GPU speed-up over the CPU calibration for GPU jobs (default "
         f"{DEFAULT_GPU_SPEEDUP:g}; an assumption, not a measurement; ignored with a CUDA "
         "calibration)",
     )
     parser.add_argument(
-        "--calibrate", type=Path, metavar="OUT.json",
+        "--calibrate",
+        type=Path,
+        metavar="OUT.json",
         help="first measure this machine and write a calibration here (minutes), then plan "
         "with it if --configfile is given",
     )
@@ -81,8 +88,11 @@ def run(args: argparse.Namespace) -> int:
         raise RelateError(f"--gpu-speedup must be > 0, got {args.gpu_speedup}")
     calibration_path = args.calibration
     if args.calibrate is not None:
-        data = measure(device=args.device, threads=args.threads,
-                       log=lambda text: print(text, file=sys.stderr, flush=True))
+        data = measure(
+            device=args.device,
+            threads=args.threads,
+            log=lambda text: print(text, file=sys.stderr, flush=True),
+        )
         write_calibration(data, args.calibrate)
         print(f"wrote {args.calibrate}", file=sys.stderr)
         calibration_path = args.calibrate

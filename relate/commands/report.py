@@ -19,24 +19,50 @@ from relate.reports import tables
 
 def _add_metrics_inputs(parser: argparse.ArgumentParser, conventions: bool = True) -> None:
     parser.add_argument(
-        "--metrics", nargs="+", action="extend", type=Path, default=[], metavar="FILE",
-        help="`relate evaluate` JSON files (repeatable; the workflow passes dozens)")
+        "--metrics",
+        nargs="+",
+        action="extend",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="`relate evaluate` JSON files (repeatable; the workflow passes dozens)",
+    )
     parser.add_argument(
-        "--metrics-list", type=Path, action="append", default=[], metavar="FILE",
-        help="a text file listing metrics JSON paths, one per line (repeatable)")
+        "--metrics-list",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a text file listing metrics JSON paths, one per line (repeatable)",
+    )
     parser.add_argument(
-        "--dataset-from", action="append", default=[], metavar="PAPER=SOURCE",
+        "--dataset-from",
+        action="append",
+        default=[],
+        metavar="PAPER=SOURCE",
         help="fill the paper dataset's cells from another dataset's runs, e.g. "
-             "gtea=synthetic (repeatable; the header says so)")
+        "gtea=synthetic (repeatable; the header says so)",
+    )
     parser.add_argument(
-        "--stand-in", default=None, metavar="SOURCE",
+        "--stand-in",
+        default=None,
+        metavar="SOURCE",
         help="fill every paper dataset's cells from dataset SOURCE's runs (e.g. synthetic); "
-             "--dataset-from entries take precedence")
+        "--dataset-from entries take precedence",
+    )
     if conventions:
-        parser.add_argument("--convention", choices=CONVENTIONS, default="standard",
-                            help="evaluation convention of the runs shown (default: standard)")
-        parser.add_argument("--preset", choices=PRESETS, default="release",
-                            help="preset of the distilled runs shown (default: release)")
+        parser.add_argument(
+            "--convention",
+            choices=CONVENTIONS,
+            default="standard",
+            help="evaluation convention of the runs shown (default: standard)",
+        )
+        parser.add_argument(
+            "--preset",
+            choices=PRESETS,
+            default="release",
+            help="preset of the distilled runs shown (default: release)",
+        )
 
 
 def _dataset_from(args: argparse.Namespace) -> dict[str, str]:
@@ -48,8 +74,9 @@ def _dataset_from(args: argparse.Namespace) -> dict[str, str]:
 
 def _no_stand_in(args: argparse.Namespace) -> None:
     if args.dataset_from or args.stand_in:
-        raise RelateError("--dataset-from/--stand-in apply to `report table` and "
-                          "`report scorecard`")
+        raise RelateError(
+            "--dataset-from/--stand-in apply to `report table` and `report scorecard`"
+        )
 
 
 def _frame(args: argparse.Namespace):
@@ -77,26 +104,45 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     table = kinds.add_parser("table", help="one of the paper's Tables 1-4 (Markdown + CSV)")
     table.add_argument("--table", type=int, choices=(1, 2, 3, 4), required=True)
     _add_metrics_inputs(table)
-    table.add_argument("--out", type=Path, required=True,
-                       help="Markdown output, e.g. reports/table1.md (CSV written beside)")
+    table.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="Markdown output, e.g. reports/table1.md (CSV written beside)",
+    )
     table.set_defaults(handler=run_table)
 
     side = kinds.add_parser("side", help="side tables: conventions or presets (Markdown + CSV)")
-    side.add_argument("--kind", choices=("conventions", "presets"), required=True,
-                      help="conventions: standard vs relate_release scoring of RELATE; "
-                           "presets: release vs paper_literal runs")
+    side.add_argument(
+        "--kind",
+        choices=("conventions", "presets"),
+        required=True,
+        help="conventions: standard vs relate_release scoring of RELATE; "
+        "presets: release vs paper_literal runs",
+    )
     _add_metrics_inputs(side)
     side.add_argument("--out", type=Path, required=True, help="Markdown output (CSV beside)")
     side.set_defaults(handler=run_side)
 
     card = kinds.add_parser("scorecard", help="which claims of the paper hold (index.md)")
     _add_metrics_inputs(card)
-    card.add_argument("--latency", type=Path, nargs="?", default=None, const=None,
-                      metavar="FILE.json",
-                      help="a `relate latency` JSON; makes the Fig. 3 latency claims checkable "
-                           "(without it, or with no value, they are 'not run')")
-    card.add_argument("--link", action="append", default=[], metavar="TITLE=TARGET",
-                      help="replace the default link list (repeatable)")
+    card.add_argument(
+        "--latency",
+        type=Path,
+        nargs="?",
+        default=None,
+        const=None,
+        metavar="FILE.json",
+        help="a `relate latency` JSON; makes the Fig. 3 latency claims checkable "
+        "(without it, or with no value, they are 'not run')",
+    )
+    card.add_argument(
+        "--link",
+        action="append",
+        default=[],
+        metavar="TITLE=TARGET",
+        help="replace the default link list (repeatable)",
+    )
     card.add_argument("--out", type=Path, required=True, help="Markdown output (reports/index.md)")
     card.set_defaults(handler=run_scorecard)
 
@@ -107,18 +153,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     fig4 = kinds.add_parser("fig4", help="Fig. 4: ground truth and predictions of one video")
     fig4.add_argument("--data", type=Path, required=True, help="dataset folder (MS-TCN layout)")
-    fig4.add_argument("--dataset", choices=sorted(DATASETS), default=None,
-                      help="dataset name (time axis in seconds from its fps; else frames)")
+    fig4.add_argument(
+        "--dataset",
+        choices=sorted(DATASETS),
+        default=None,
+        help="dataset name (time axis in seconds from its fps; else frames)",
+    )
     fig4.add_argument("--split", type=int, required=True, help="split whose test set has VIDEO")
     which = fig4.add_mutually_exclusive_group(required=True)
     which.add_argument("--video", help="test video name")
-    which.add_argument("--video-index", type=int, metavar="I",
-                       help="instead of --video: the I-th (0-based) video of the split's test "
-                            "bundle, in file order")
+    which.add_argument(
+        "--video-index",
+        type=int,
+        metavar="I",
+        help="instead of --video: the I-th (0-based) video of the split's test "
+        "bundle, in file order",
+    )
     fig4.add_argument(
-        "--predictions", nargs="+", action="extend", required=True, metavar="LABEL=FILE.npz[:HEAD]",
+        "--predictions",
+        nargs="+",
+        action="extend",
+        required=True,
+        metavar="LABEL=FILE.npz[:HEAD]",
         help="`relate predict` outputs; HEAD defaults to the head of LABEL's paper row "
-             "(relate_wo_pr: joint) or final")
+        "(relate_wo_pr: joint) or final",
+    )
     fig4.add_argument("--out", type=Path, required=True, help="PNG output")
     fig4.set_defaults(handler=run_fig4)
 
@@ -126,12 +185,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_table(args: argparse.Namespace) -> int:
     frame = _frame(args)
     markdown, csv_frame = tables.paper_table(
-        args.table, frame, args.convention, args.preset, _dataset_from(args))
+        args.table, frame, args.convention, args.preset, _dataset_from(args)
+    )
     csv_path = tables.write_table(args.out, markdown, csv_frame)
     ran = csv_frame[csv_frame["status"] == "ok"]
     cells = csv_frame[csv_frame["metric"] != "avg_gain"]
-    print(f"{args.out} (+ {csv_path.name}): table {args.table}, {len(ran)} of {len(cells)} "
-          f"cells run, from {len(frame)} metrics file(s)")
+    print(
+        f"{args.out} (+ {csv_path.name}): table {args.table}, {len(ran)} of {len(cells)} "
+        f"cells run, from {len(frame)} metrics file(s)"
+    )
     return 0
 
 
@@ -184,7 +246,13 @@ def run_fig4(args: argparse.Namespace) -> int:
     video = args.video
     if video is None:
         video = test_video(args.data, args.split, args.video_index)
-    bars = fig4(predictions_from_specs(args.predictions), args.data, args.split, video,
-                args.out, args.dataset)
+    bars = fig4(
+        predictions_from_specs(args.predictions),
+        args.data,
+        args.split,
+        video,
+        args.out,
+        args.dataset,
+    )
     print(f"{args.out}: Fig. 4 of {video!r}, bars: {', '.join(bars)}")
     return 0

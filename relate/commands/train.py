@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from relate.data.registry import DATASETS
 from relate.commands.options import key_values, split_key_value
+from relate.data.registry import DATASETS
 
 VARIANT_NAMES = ("rgb", "flow", "two_stream")
 """Kept in step with :data:`relate.variants.VARIANTS` (a test checks); listed here so that
@@ -71,7 +71,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="segmenter option (e.g. num_stages=3) or training setting with a 'train.' prefix "
-        "(e.g. train.lr=0.001); values are JSON (numbers, true/false, null) or plain strings; repeatable",
+        "(e.g. train.lr=0.001); values are JSON (numbers, true/false, null) or plain strings; "
+        "repeatable",
     )
     parser.add_argument(
         "--teacher",

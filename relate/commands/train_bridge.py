@@ -33,11 +33,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (1e-4)")
     parser.add_argument("--hidden", type=int, default=256, help="hidden width (default: 256)")
     parser.add_argument(
-        "--padding", choices=("exclude", "include"), default="exclude",
+        "--padding",
+        choices=("exclude", "include"),
+        default="exclude",
         help="padded frames in the MSE: exclude (default) or include (the release)",
     )
     parser.add_argument(
-        "--device", choices=("auto", "cpu", "cuda"), default="cpu",
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="cpu",
         help="cpu (default); cuda fails when CUDA is unavailable; auto: CUDA if available",
     )
     parser.set_defaults(handler=run)
@@ -46,10 +50,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from relate.bridge import BridgeRequest, train_bridge
 
-    weights = train_bridge(BridgeRequest(
-        data=args.data, dataset=args.dataset, split=args.split, seed=args.seed, out=args.out,
-        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, hidden=args.hidden,
-        padding=args.padding, device=args.device,
-    ))
+    weights = train_bridge(
+        BridgeRequest(
+            data=args.data,
+            dataset=args.dataset,
+            split=args.split,
+            seed=args.seed,
+            out=args.out,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            hidden=args.hidden,
+            padding=args.padding,
+            device=args.device,
+        )
+    )
     print(f"{weights}: bridge for {args.dataset} split {args.split}, seed {args.seed}")
     return 0

@@ -89,7 +89,9 @@ def _zip_members(archive: Path) -> list[Member]:
             if problem is not None:
                 raise DataError(archive, f"refusing archive: {problem}: {info.filename!r}")
             if not info.is_dir() and kind != stat.S_IFDIR:
-                members.append(Member(_normalise(info.filename), info.file_size, info.compress_size))
+                members.append(
+                    Member(_normalise(info.filename), info.file_size, info.compress_size)
+                )
     return members
 
 
@@ -277,7 +279,9 @@ def _extract(
                             member, written, written_total + written, packed_total, limits
                         )
                         if problem is not None:
-                            raise DataError(archive, f"refusing archive: member {name!r}: {problem}")
+                            raise DataError(
+                                archive, f"refusing archive: member {name!r}: {problem}"
+                            )
                         out.write(chunk)
                         bar.update(len(chunk))
                 if written != members[name].size:

@@ -156,9 +156,7 @@ def _plan(source: Source, options: FetchOptions, known: Sequence[Checksum]) -> _
     return None
 
 
-def _judge(
-    path: Path, plan: _Plan, known: Sequence[Checksum], options: FetchOptions
-) -> _Verdict:
+def _judge(path: Path, plan: _Plan, known: Sequence[Checksum], options: FetchOptions) -> _Verdict:
     """Decide whether ``path`` may be used.
 
     ``plan.required``: it must match one (a pinned source, --sha256, the lock or a published
@@ -202,7 +200,11 @@ def _judge(
 
 
 def _accept(
-    source: Source, plan: _Plan, verdict: _Verdict, path: Path, url: str | None,
+    source: Source,
+    plan: _Plan,
+    verdict: _Verdict,
+    path: Path,
+    url: str | None,
     options: FetchOptions,
 ) -> Obtained:
     """The Obtained for an accepted file; its sha256 is locked when ``plan.record``."""

@@ -131,7 +131,7 @@ class ChecksumLock:
             )
         files = document.get("files")
         if not isinstance(files, dict):
-            raise self._bad("malformed checksum lock (\"files\" is not an object)")
+            raise self._bad('malformed checksum lock ("files" is not an object)')
         return {name: self._entry(name, value) for name, value in files.items()}
 
     def get(self, name: str) -> LockEntry | None:

@@ -80,7 +80,9 @@ def select_dataset(archive: str, members: list[Member], dataset: str) -> dict[st
     if dropped:
         logger.warning(
             "%s: %d members outside the MS-TCN layout not installed (first: %s)",
-            archive, len(dropped), dropped[0],
+            archive,
+            len(dropped),
+            dropped[0],
         )
     where = prefix or "the archive root"
     for folder, what in (("features/", ".npy"), ("groundTruth/", ".txt"), ("splits/", ".bundle")):

@@ -125,8 +125,10 @@ def _zenodo_entries(api_url: str, record: object) -> list[dict]:
     if isinstance(files, dict):
         entries = files.get("entries")
         if isinstance(entries, dict):
-            files = [dict(entry, key=entry.get("key", key)) if isinstance(entry, dict) else entry
-                     for key, entry in entries.items()]
+            files = [
+                dict(entry, key=entry.get("key", key)) if isinstance(entry, dict) else entry
+                for key, entry in entries.items()
+            ]
         else:
             files = entries
     if not isinstance(files, list):

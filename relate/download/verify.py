@@ -73,4 +73,3 @@ def matching_checksum(
         return None
     digests = file_digests(path, [c.kind for c in accepted], progress)
     return next((c for c in accepted if digests[c.kind] == c.value), None)
-

@@ -21,8 +21,9 @@ Per video, with Q, K, V the 1x1 projections of the branch features Z:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal
 
 import torch
 from torch import nn

@@ -26,7 +26,6 @@ as in ``AlignmentFusion``) and replaces only the per-modality modulation (docs/f
 
 from __future__ import annotations
 
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -118,7 +117,9 @@ class CrossModalBlock(nn.Module):
         self.ffn = nn.Sequential(nn.Linear(dim, 4 * dim), nn.ReLU(), nn.Linear(4 * dim, dim))
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, target: torch.Tensor, source: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, target: torch.Tensor, source: torch.Tensor, mask: torch.Tensor
+    ) -> torch.Tensor:
         x, s = target.transpose(1, 2), source.transpose(1, 2)  # (B, T, d)
         xq, sk = self.norm_q(x), self.norm_kv(s)
         att = masked_sdpa(
@@ -134,7 +135,11 @@ class CrossModalAttentionFusion(ModulatedFusion):
     blocks (MulT-style, pre-LN), then the trunk."""
 
     def __init__(
-        self, dim: int = 64, out_dim: int | None = None, *, dropout: float = 0.1,
+        self,
+        dim: int = 64,
+        out_dim: int | None = None,
+        *,
+        dropout: float = 0.1,
         **trunk_options: object,
     ) -> None:
         super().__init__(dim, out_dim, **trunk_options)  # type: ignore[arg-type]
@@ -149,7 +154,11 @@ class LocalAttentiveFusion(ModulatedFusion):
     the target channel-wise per frame by the reference modality's keys; 4 d^2 parameters."""
 
     def __init__(
-        self, dim: int = 64, out_dim: int | None = None, *, placement: str = "trunk",
+        self,
+        dim: int = 64,
+        out_dim: int | None = None,
+        *,
+        placement: str = "trunk",
         **trunk_options: object,
     ) -> None:
         super().__init__(dim, out_dim, **trunk_options)  # type: ignore[arg-type]

@@ -153,8 +153,12 @@ class FusionTrunk(nn.Module):
         ffn: str = "none",
     ) -> None:
         super().__init__()
-        for name, value in (("norm", norm), ("attention", attention), ("ffn", ffn),
-                            ("window_mask", window_mask)):
+        for name, value in (
+            ("norm", norm),
+            ("attention", attention),
+            ("ffn", ffn),
+            ("window_mask", window_mask),
+        ):
             _check(name, value, _CHOICES[name])
         width = 2 * dim
         self.attention_kind = attention
@@ -167,7 +171,9 @@ class FusionTrunk(nn.Module):
         self.ffn = FeedForward(width) if ffn == "mlp" else None
         self.projection = nn.Conv1d(width, out_dim or dim, 1)
 
-    def forward(self, z_rgb: torch.Tensor, z_flow: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, z_rgb: torch.Tensor, z_flow: torch.Tensor, mask: torch.Tensor
+    ) -> torch.Tensor:
         """z_rgb, z_flow: (B, d, T) modulated features; mask (B, 1, T). Returns (B, d_out, T)."""
         x = self.norm(torch.cat([z_rgb, z_flow], dim=1), mask)  # (B, 2d, T)
         if self.attention_kind == "window":
@@ -286,8 +292,9 @@ class AlignmentFusion(ModulatedFusion):
 
     def modulate(self, z_rgb, z_flow, labels_rgb, labels_flow, mask):  # type: ignore[override]
         out = []
-        for z, labels, gated, aga in zip((z_rgb, z_flow), (labels_rgb, labels_flow),
-                                         self.gated, self.aga):
+        for z, labels, gated, aga in zip(
+            (z_rgb, z_flow), (labels_rgb, labels_flow), self.gated, self.aga
+        ):
             if gated:
                 if labels is None:
                     raise ValueError("a gated modality needs its (B, T) anchor labels")

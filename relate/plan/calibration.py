@@ -26,6 +26,7 @@ Plus where it was measured: ``machine`` {name, cpu_model, cpu_count, device, gpu
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -33,10 +34,11 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from relate.errors import DataError
 
@@ -89,8 +91,11 @@ class Calibration:
 
 
 def _lookup(
-    calibration: Calibration, table: Mapping[str, Mapping[int, float]], key: str,
-    segmenter: str, width: int,
+    calibration: Calibration,
+    table: Mapping[str, Mapping[int, float]],
+    key: str,
+    segmenter: str,
+    width: int,
 ) -> float:
     try:
         return table[segmenter][width]
@@ -112,13 +117,17 @@ def _per_width(path: str, key: str, value: Any) -> dict[str, dict[int, float]]:
     table: dict[str, dict[int, float]] = {}
     for segmenter, widths in value.items():
         if not isinstance(widths, dict) or not widths:
-            raise DataError(path, f"{key}.{segmenter} must be a non-empty object {{width: seconds}}")
+            raise DataError(
+                path, f"{key}.{segmenter} must be a non-empty object {{width: seconds}}"
+            )
         row: dict[int, float] = {}
         for width, seconds in widths.items():
             try:
                 number = int(width)
             except (TypeError, ValueError):
-                raise DataError(path, f"{key}.{segmenter}: width {width!r} is not an integer") from None
+                raise DataError(
+                    path, f"{key}.{segmenter}: width {width!r} is not an integer"
+                ) from None
             row[number] = _number(path, f"{key}.{segmenter}.{width}", seconds)
         table[str(segmenter)] = row
     return table
@@ -131,9 +140,18 @@ def calibration_from_dict(data: Any, path: str = "<calibration>") -> Calibration
     if data.get("format") != FORMAT:
         raise DataError(path, f"format must be {FORMAT!r}, got {data.get('format')!r}")
     required = (
-        "machine", "torch", "threads", "created", "frames", "video_size", "train_s_per_frame",
-        "forward_s_per_frame", "bridge_train_s_per_frame", "tvl1_s_per_pair",
-        "i3d_s_per_window", "job_overhead_s",
+        "machine",
+        "torch",
+        "threads",
+        "created",
+        "frames",
+        "video_size",
+        "train_s_per_frame",
+        "forward_s_per_frame",
+        "bridge_train_s_per_frame",
+        "tvl1_s_per_pair",
+        "i3d_s_per_window",
+        "job_overhead_s",
     )
     missing = [key for key in required if key not in data]
     if missing:
@@ -183,7 +201,10 @@ def load_calibration(path: str | Path | None = None) -> Calibration:
 
 
 def _median_time(
-    call: Callable[[], Any], warmup: int, repeats: int, sync: Callable[[], None],
+    call: Callable[[], Any],
+    warmup: int,
+    repeats: int,
+    sync: Callable[[], None],
     clock: Callable[[], float] = time.process_time,
 ) -> float:
     """Median seconds of ``call``: CPU seconds of this process by default (on a shared CPU
@@ -211,9 +232,35 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def _train_step(
+    model: Any, optimizer: Any, x: Any, mask: Any, target: Any, clip: float | None
+) -> None:
+    """One optimiser step of ``model`` on input ``x`` (1, D, T) with the official loss."""
+    import torch
+
+    optimizer.zero_grad(set_to_none=True)
+    model.loss(model(x, mask), target, mask)["total"].backward()
+    if clip is not None:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+    optimizer.step()
+
+
+def _infer(model: Any, x: Any, mask: Any) -> None:
+    """One forward pass without gradients."""
+    import torch
+
+    with torch.no_grad():
+        model(x, mask)
+
+
 def measure(
-    device: str = "cpu", threads: int = 1, frames: int = 2000, steps: int = 3, warmup: int = 1,
-    video_size: int = 224, segmenter_names: tuple[str, ...] = SEGMENTERS,
+    device: str = "cpu",
+    threads: int = 1,
+    frames: int = 2000,
+    steps: int = 3,
+    warmup: int = 1,
+    video_size: int = 224,
+    segmenter_names: tuple[str, ...] = SEGMENTERS,
     log: Callable[[str], None] = lambda text: None,
 ) -> dict[str, Any]:
     """Time every cost the planner uses on this machine; returns the calibration dict.
@@ -251,23 +298,19 @@ def measure(
             x = torch.rand(1, width, frames, device=dev)  # (1, D, T)
             optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr)
 
-            def step() -> None:
-                optimizer.zero_grad(set_to_none=True)
-                model.loss(model(x, mask), target, mask)["total"].backward()
-                if recipe.clip_grad_norm is not None:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.clip_grad_norm)
-                optimizer.step()
-
-            def infer() -> None:
-                with torch.no_grad():
-                    model(x, mask)
+            step = functools.partial(
+                _train_step, model, optimizer, x, mask, target, recipe.clip_grad_norm
+            )
+            infer = functools.partial(_infer, model, x, mask)
 
             model.train()
             train[name][str(width)] = _median_time(step, warmup, steps, sync, clock) / frames
             model.eval()
             forward[name][str(width)] = _median_time(infer, warmup, steps, sync, clock) / frames
-            log(f"{name} width {width}: train {1e3 * train[name][str(width)]:.4f} ms/frame, "
-                f"forward {1e3 * forward[name][str(width)]:.4f} ms/frame")
+            log(
+                f"{name} width {width}: train {1e3 * train[name][str(width)]:.4f} ms/frame, "
+                f"forward {1e3 * forward[name][str(width)]:.4f} ms/frame"
+            )
 
     bridge = ModalityBridge(1024, hidden=256).to(dev)
     rgb, flow = torch.rand(1, 1024, frames, device=dev), torch.rand(1, 1024, frames, device=dev)
@@ -300,7 +343,7 @@ def measure(
         },
         "torch": torch.__version__,
         "threads": threads,
-        "created": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+        "created": datetime.now(UTC).strftime("%Y-%m-%d"),
         "frames": frames,
         "video_size": video_size,
         "repeats": {"warmup": warmup, "timed": steps, "statistic": "median"},

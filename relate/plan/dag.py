@@ -129,20 +129,32 @@ def dry_run(configfile: str | Path, snakefile: str | Path = SNAKEFILE, timeout: 
     if not configfile.is_file():
         raise DataError(configfile, "no such config file")
     command = [
-        find_snakemake(), "--dry-run", "--forceall", "--configfile", str(configfile.resolve()),
-        "--snakefile", str(Path(snakefile).resolve()), "--cores", "1",
+        find_snakemake(),
+        "--dry-run",
+        "--forceall",
+        "--configfile",
+        str(configfile.resolve()),
+        "--snakefile",
+        str(Path(snakefile).resolve()),
+        "--cores",
+        "1",
     ]
     with tempfile.TemporaryDirectory(prefix="relate-plan-") as folder:
         command += ["--directory", folder]
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            [str(REPO_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
-        )}
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(
+                [str(REPO_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+            ),
+        }
         try:
             done = subprocess.run(
                 command, capture_output=True, text=True, timeout=timeout, env=env, check=False
             )
         except subprocess.TimeoutExpired:
-            raise DataError(configfile, f"the Snakemake dry run took over {timeout:.0f} s") from None
+            raise DataError(
+                configfile, f"the Snakemake dry run took over {timeout:.0f} s"
+            ) from None
     output = done.stdout + "\n" + done.stderr
     if done.returncode != 0:
         line, names_file = _failure(output)

@@ -28,8 +28,9 @@ GPU seconds are the measured ones when the calibration was made on CUDA; otherwi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from relate.errors import RelateError
 from relate.plan.calibration import Calibration
@@ -205,7 +206,9 @@ def job_seconds(job: Job, config: Mapping[str, Any], cal: Calibration) -> float:
         windows = latency.get("sample_windows") or frames
         scale = _pixels(cal, latency.get("size", 224))
         segmenter = _wildcard(job, "segmenter")
-        setups = sum(_forward_per_frame(cal, segmenter, v) for v in ("rgb", "flow", "two_stream", "relate"))
+        setups = sum(
+            _forward_per_frame(cal, segmenter, v) for v in ("rgb", "flow", "two_stream", "relate")
+        )
         passes = int(latency.get("warmup", 1)) + int(latency.get("repeats", 3))
         video = pairs * cal.tvl1_s_per_pair * scale + 2 * windows * cal.i3d_s_per_window * scale
         return o + passes * (video + frames * setups)
@@ -228,8 +231,9 @@ def plan_costs(
     extra = _post_checkpoint_jobs(dag, config)
     if extra:
         for rule in POST_CHECKPOINT_RULES:
-            rows[rule] = RuleCost(rule, jobs=sum(job.rule == rule for job in extra),
-                                  estimated_jobs=True)
+            rows[rule] = RuleCost(
+                rule, jobs=sum(job.rule == rule for job in extra), estimated_jobs=True
+            )
         jobs += extra
         notes.append(
             "flow, features: jobs made after checkpoint synth_videos are not in the dry run; "
@@ -237,7 +241,11 @@ def plan_costs(
         )
     printed = {job.rule for job in jobs}
     for rule, row in rows.items():
-        if rule not in printed and row.jobs and rule in ("train", "train_bridge", "predict", "latency"):
+        if (
+            rule not in printed
+            and row.jobs
+            and rule in ("train", "train_bridge", "predict", "latency")
+        ):
             raise RelateError(f"the dry run printed no {rule} job details; cannot cost them")
     for job in jobs:
         row = rows.setdefault(job.rule, RuleCost(job.rule))
@@ -295,11 +303,19 @@ def render(plan: Plan, config_name: str) -> str:
     body = []
     for row in plan.rows:
         name = row.rule + (" +" if row.estimated_jobs else "")
-        body.append([name, f"{row.jobs:,}", hours(row.cpu_hours, row.cpu_hours > 0),
-                     hours(row.gpu_hours, row.gpu_hours > 0), "; ".join(sorted(row.basis))])
+        body.append(
+            [
+                name,
+                f"{row.jobs:,}",
+                hours(row.cpu_hours, row.cpu_hours > 0),
+                hours(row.gpu_hours, row.gpu_hours > 0),
+                "; ".join(sorted(row.basis)),
+            ]
+        )
     total = plan.total
-    body.append(["total", f"{total.jobs:,}", hours(total.cpu_hours, True),
-                 hours(total.gpu_hours, True), ""])
+    body.append(
+        ["total", f"{total.jobs:,}", hours(total.cpu_hours, True), hours(total.gpu_hours, True), ""]
+    )
     gpu_line = (
         "GPU-hours: measured on CUDA (the calibration's device)"
         if cal.device == "cuda"
@@ -317,7 +333,10 @@ def render(plan: Plan, config_name: str) -> str:
         *[f"Note: {note}" for note in plan.notes],
     ]
     table = tabulate(
-        body, headers=["rule", "jobs", "CPU-hours", "GPU-hours", "basis"],
-        tablefmt="github", disable_numparse=True, colalign=("left", "right", "right", "right", "left"),
+        body,
+        headers=["rule", "jobs", "CPU-hours", "GPU-hours", "basis"],
+        tablefmt="github",
+        disable_numparse=True,
+        colalign=("left", "right", "right", "right", "left"),
     )
     return "\n".join(header) + "\n\n" + table

@@ -13,8 +13,9 @@ The synthetic dataset's sizes come from the config (``data.synthetic_videos``,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from relate.data.registry import get_dataset
 from relate.errors import RelateError
@@ -71,9 +72,7 @@ def dataset_stats(name: str, config: Mapping[str, Any] | None = None) -> Dataset
         data = (config or {}).get("data", {}) or {}
         videos = int(data.get("synthetic_videos", 30))
         low, high = data.get("synthetic_frames", [300, 1500])
-        test = tuple(
-            len(range(k - 1, videos, info.n_splits)) for k in range(1, info.n_splits + 1)
-        )
+        test = tuple(len(range(k - 1, videos, info.n_splits)) for k in range(1, info.n_splits + 1))
         train = tuple(videos - n for n in test)
         return DatasetStats((float(low) + float(high)) / 2, train, test, info.sample_rate)
     raise RelateError(f"no video statistics for dataset {name!r}")

@@ -7,9 +7,10 @@ module exposes ``build_<name>(in_dim, num_classes, dataset, **overrides)`` and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib import import_module
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from relate.segmenters.training_defaults import TrainingDefaults
 
@@ -17,7 +18,11 @@ if TYPE_CHECKING:
     from relate.segmenters.base import Segmenter, SegmenterOutput
 
 SEGMENTERS: Mapping[str, str] = MappingProxyType(
-    {"mstcn": "relate.segmenters.mstcn", "asformer": "relate.segmenters.asformer", "fact": "relate.segmenters.fact"}
+    {
+        "mstcn": "relate.segmenters.mstcn",
+        "asformer": "relate.segmenters.asformer",
+        "fact": "relate.segmenters.fact",
+    }
 )
 """Name -> module implementing ``build_<name>`` and ``training_defaults``."""
 

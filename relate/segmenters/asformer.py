@@ -238,7 +238,14 @@ def build_asformer(
     else:
         get_dataset(dataset)
     return ASFormer(
-        in_dim, num_classes, num_decoders, num_layers, num_f_maps, r1, r2, channel_mask_rate,
+        in_dim,
+        num_classes,
+        num_decoders,
+        num_layers,
+        num_f_maps,
+        r1,
+        r2,
+        channel_mask_rate,
         window_mask,
     )
 

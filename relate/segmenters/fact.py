@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -72,20 +72,35 @@ class FACTConfig:
 
     def __post_init__(self) -> None:
         checks = [
-            (re.fullmatch(r"i[uU]+", self.blocks) is not None,
-             f"blocks must be 'i' followed by one or more 'u'/'U', got {self.blocks!r}"),
+            (
+                re.fullmatch(r"i[uU]+", self.blocks) is not None,
+                f"blocks must be 'i' followed by one or more 'u'/'U', got {self.blocks!r}",
+            ),
             (self.f in ("m", "m2"), f"f must be 'm' or 'm2', got {self.f!r}"),
             (not (self.f == "m2" and self.f_ln), "f='m2' has no layer norm (f_ln must be False)"),
             (self.ntoken >= 1, "ntoken must be >= 1"),
             (self.hid_dim >= 2 and self.hid_dim % 2 == 0, "hid_dim must be even (BiGRU)"),
             (self.a_dim % self.a_nhead == 0, "a_dim must be divisible by a_nhead"),
-            (min(self.f_layers, self.u_f_layers, self.a_layers, self.u_a_layers,
-                 self.s_layers, self.f_dim, self.f_ngp) >= 1, "sizes must be >= 1"),
+            (
+                min(
+                    self.f_layers,
+                    self.u_f_layers,
+                    self.a_layers,
+                    self.u_a_layers,
+                    self.s_layers,
+                    self.f_dim,
+                    self.f_ngp,
+                )
+                >= 1,
+                "sizes must be >= 1",
+            ),
             (0.0 <= self.dropout < 1.0 and 0.0 <= self.cmr < 1.0, "rates must be in [0, 1)"),
             (self.tm_t >= 1 and self.tm_m >= 0 and 0.0 <= self.tm_p <= 1.0, "bad TM settings"),
             (0.0 <= self.mwt <= 1.0, "mwt must be in [0, 1]"),
-            (self.nullw is not None or self.ntoken > self.average_transcript_len,
-             "auto null weight needs ntoken > average_transcript_len"),
+            (
+                self.nullw is not None or self.ntoken > self.average_transcript_len,
+                "auto null weight needs ntoken > average_transcript_len",
+            ),
         ]
         for ok, message in checks:
             if not ok:
@@ -102,8 +117,17 @@ GTEA = FACTConfig()
 """configs/gtea.yaml + utils/dataset.py (average_transcript_len 32.9, bg_class [10])."""
 
 BREAKFAST = FACTConfig(
-    blocks="iuUU", f="m2", f_dim=512, a_dim=512, dropout=0.0, cmr=0.3, tm_t=30, tm_p=0.05,
-    average_transcript_len=6.9, bg_class=(0,), eval_bg=True,
+    blocks="iuUU",
+    f="m2",
+    f_dim=512,
+    a_dim=512,
+    dropout=0.0,
+    cmr=0.3,
+    tm_t=30,
+    tm_p=0.05,
+    average_transcript_len=6.9,
+    bg_class=(0,),
+    eval_bg=True,
 )
 """configs/breakfast.yaml + utils/dataset.py (average_transcript_len 6.9, bg_class [0])."""
 
@@ -135,14 +159,23 @@ CONFIGS: Mapping[str, FACTConfig] = MappingProxyType(
     {"gtea": GTEA, "breakfast": BREAKFAST, "50salads": FIFTY_SALADS, "synthetic": SYNTHETIC}
 )
 
-_GTEA_RECIPE = TrainingDefaults(epochs=400, lr=1e-4, weight_decay=0.0, batch_size=1,
-                                scheduler="step_reset", lr_decay_every=250, clip_grad_norm=10.0)
-_TRAINING: Mapping[str, TrainingDefaults] = MappingProxyType({
-    "gtea": _GTEA_RECIPE,
-    "breakfast": dataclasses.replace(_GTEA_RECIPE, epochs=150, lr_decay_every=80, batch_size=4),
-    "50salads": _GTEA_RECIPE,  # gen_config keeps the base config's schedule, batch 1
-    "synthetic": _GTEA_RECIPE,
-})
+_GTEA_RECIPE = TrainingDefaults(
+    epochs=400,
+    lr=1e-4,
+    weight_decay=0.0,
+    batch_size=1,
+    scheduler="step_reset",
+    lr_decay_every=250,
+    clip_grad_norm=10.0,
+)
+_TRAINING: Mapping[str, TrainingDefaults] = MappingProxyType(
+    {
+        "gtea": _GTEA_RECIPE,
+        "breakfast": dataclasses.replace(_GTEA_RECIPE, epochs=150, lr_decay_every=80, batch_size=4),
+        "50salads": _GTEA_RECIPE,  # gen_config keeps the base config's schedule, batch 1
+        "synthetic": _GTEA_RECIPE,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -240,15 +273,21 @@ class FACT(Segmenter):
             logits.append(pad(vs, lambda o: o.frame_logits))
             features.append(pad(vs, lambda o: o.tcn_feature))
             token_logits.append(torch.stack([o.token_logits for o in vs]))  # (B, M, C+1)
-            a2f_attn.append(None if vs[0].a2f_attn is None
-                            else pad(vs, lambda o: o.a2f_attn).transpose(1, 2))  # (B, T, M)
-        extras = {"videos": videos, "lengths": lengths, "token_logits": token_logits,
-                  "a2f_attn": a2f_attn}
+            a2f_attn.append(
+                None if vs[0].a2f_attn is None else pad(vs, lambda o: o.a2f_attn).transpose(1, 2)
+            )  # (B, T, M)
+        extras = {
+            "videos": videos,
+            "lengths": lengths,
+            "token_logits": token_logits,
+            "a2f_attn": a2f_attn,
+        }
         return SegmenterOutput(logits=logits, features=features, extras=extras)
 
     # ---------------------------------------------------------------- loss
-    def loss(self, output: SegmenterOutput, target: torch.Tensor,
-             mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    def loss(
+        self, output: SegmenterOutput, target: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
         """FACT's loss per video (mean over blocks), then the mean over videos.
 
         Returns the named terms of :data:`TERMS` (each already scaled as the blocks combine
@@ -269,8 +308,13 @@ class FACT(Segmenter):
                 raise ValueError(f"target ids must be in [0, {c}) or {IGNORE}")
             targets = video_targets(labels, c)
             last = video[-1]
-            match = match_tokens(torch.softmax(last.token_logits.detach(), -1),
-                                 last.a2f_attn.detach(), targets, self.cfg.pc, self.cfg.a2fc)
+            match = match_tokens(
+                torch.softmax(last.token_logits.detach(), -1),
+                last.a2f_attn.detach(),
+                targets,
+                self.cfg.pc,
+                self.cfg.a2fc,
+            )
             device = last.token_logits.device
             class_w = torch.ones(c + 1, device=device)
             bg = torch.tensor(self.cfg.bg_class, dtype=torch.long, device=device)

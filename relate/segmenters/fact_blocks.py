@@ -59,8 +59,17 @@ class TCNStage(nn.Module):
     residual layers (kernel 3, dilation 2^i, ReLU, 1x1, dropout, residual, optional LN),
     1x1 output map to ``out_dim``. No mask (videos are processed unpadded)."""
 
-    def __init__(self, in_dim: int, dim: int, out_dim: int, layers: int, dropout: float,
-                 in_map: bool, layer_norm: bool = False, groups: int = 1) -> None:
+    def __init__(
+        self,
+        in_dim: int,
+        dim: int,
+        out_dim: int,
+        layers: int,
+        dropout: float,
+        in_map: bool,
+        layer_norm: bool = False,
+        groups: int = 1,
+    ) -> None:
         super().__init__()
         if not in_map and in_dim != dim:
             raise ValueError(f"without an input map in_dim ({in_dim}) must equal dim ({dim})")
@@ -91,18 +100,28 @@ class TCN2Stage(nn.Module):
     layer i two kernel-3 convs (dilations 2^(L-1-i) and 2^i), 1x1 fusion of their concat,
     ReLU, dropout (not after the last layer), residual; 1x1 output map."""
 
-    def __init__(self, in_dim: int, dim: int, out_dim: int, layers: int, dropout: float,
-                 in_map: bool, groups: int = 1) -> None:
+    def __init__(
+        self,
+        in_dim: int,
+        dim: int,
+        out_dim: int,
+        layers: int,
+        dropout: float,
+        in_map: bool,
+        groups: int = 1,
+    ) -> None:
         super().__init__()
         if not in_map and in_dim != dim:
             raise ValueError(f"without an input map in_dim ({in_dim}) must equal dim ({dim})")
         self.in_map = nn.Conv1d(in_dim, dim, 1) if in_map else None
         d_down = [2 ** (layers - 1 - i) for i in range(layers)]
         d_up = [2**i for i in range(layers)]
-        self.conv_a = nn.ModuleList(nn.Conv1d(dim, dim, 3, padding=d, dilation=d, groups=groups)
-                                    for d in d_down)
-        self.conv_b = nn.ModuleList(nn.Conv1d(dim, dim, 3, padding=d, dilation=d, groups=groups)
-                                    for d in d_up)
+        self.conv_a = nn.ModuleList(
+            nn.Conv1d(dim, dim, 3, padding=d, dilation=d, groups=groups) for d in d_down
+        )
+        self.conv_b = nn.ModuleList(
+            nn.Conv1d(dim, dim, 3, padding=d, dilation=d, groups=groups) for d in d_up
+        )
         self.fusion = nn.ModuleList(nn.Conv1d(2 * dim, dim, 1) for _ in range(layers))
         self.dropout = nn.Dropout(dropout)
         self.out_map = nn.Conv1d(dim, out_dim, 1)
@@ -139,8 +158,13 @@ class CrossMap(nn.Module):
         self.out = nn.Linear(y_dim + head_dim, out_dim)
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor, x_pos: torch.Tensor | None,
-                y_pos: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        x_pos: torch.Tensor | None,
+        y_pos: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         k = self.key(add_pos(x, x_pos))
         q = self.query(add_pos(y, y_pos))
         logits = q @ k.t() / math.sqrt(k.shape[-1])  # (Ny, Nx)
@@ -183,14 +207,20 @@ class TokenDecoderLayer(nn.Module):
     def __init__(self, dim: int, frame_dim: int, nhead: int, ffdim: int, dropout: float):
         super().__init__()
         self.self_attn = nn.MultiheadAttention(dim, nhead, dropout=dropout)
-        self.cross_attn = nn.MultiheadAttention(dim, nhead, dropout=dropout, kdim=frame_dim,
-                                                vdim=frame_dim)
+        self.cross_attn = nn.MultiheadAttention(
+            dim, nhead, dropout=dropout, kdim=frame_dim, vdim=frame_dim
+        )
         self.ffn = _FFN(dim, ffdim, dropout)
         self.norm1, self.norm2, self.norm3 = nn.LayerNorm(dim), nn.LayerNorm(dim), nn.LayerNorm(dim)
         self.drop1, self.drop2 = nn.Dropout(dropout), nn.Dropout(dropout)
 
-    def forward(self, tok: torch.Tensor, frames: torch.Tensor, frame_pos: torch.Tensor | None,
-                tok_pos: torch.Tensor | None) -> torch.Tensor:
+    def forward(
+        self,
+        tok: torch.Tensor,
+        frames: torch.Tensor,
+        frame_pos: torch.Tensor | None,
+        tok_pos: torch.Tensor | None,
+    ) -> torch.Tensor:
         qk = add_pos(tok, tok_pos)
         tok = self.norm1(tok + self.drop1(self.self_attn(qk, qk, tok, need_weights=False)[0]))
         q, k = add_pos(tok, tok_pos), add_pos(frames, frame_pos)
@@ -231,8 +261,17 @@ class BlockOutput:
     seg_lens: torch.Tensor | None = None
 
 
-def _frame_branch(kind: str, in_dim: int, dim: int, out_dim: int, layers: int, dropout: float,
-                  in_map: bool, layer_norm: bool, groups: int) -> nn.Module:
+def _frame_branch(
+    kind: str,
+    in_dim: int,
+    dim: int,
+    out_dim: int,
+    layers: int,
+    dropout: float,
+    in_map: bool,
+    layer_norm: bool,
+    groups: int,
+) -> nn.Module:
     if kind == "m":
         return TCNStage(in_dim, dim, out_dim, layers, dropout, in_map, layer_norm, groups)
     if kind == "m2":
@@ -248,8 +287,17 @@ class InputBlock(nn.Module):
     def __init__(self, cfg: FACTConfig, in_dim: int, num_classes: int) -> None:
         super().__init__()
         self.num_classes = num_classes
-        self.frame_branch = _frame_branch(cfg.f, in_dim, cfg.f_dim, cfg.hid_dim, cfg.f_layers,
-                                          cfg.dropout, True, cfg.f_ln, cfg.f_ngp)
+        self.frame_branch = _frame_branch(
+            cfg.f,
+            in_dim,
+            cfg.f_dim,
+            cfg.hid_dim,
+            cfg.f_layers,
+            cfg.dropout,
+            True,
+            cfg.f_ln,
+            cfg.f_ngp,
+        )
         self.layers = nn.ModuleList(
             TokenDecoderLayer(cfg.a_dim, cfg.hid_dim, cfg.a_nhead, cfg.a_ffdim, cfg.dropout)
             for _ in range(cfg.a_layers)
@@ -262,8 +310,9 @@ class InputBlock(nn.Module):
         frame_feature, frame_logits = split_logits(out, self.num_classes)
         for layer in self.layers:
             tokens = layer(tokens, frame_feature, frame_pos, tok_pos)
-        token_feature, token_logits = split_logits(self.out(self.norm(tokens)),
-                                                   self.num_classes + 1)
+        token_feature, token_logits = split_logits(
+            self.out(self.norm(tokens)), self.num_classes + 1
+        )
         return BlockOutput(frame_feature, token_feature, frame_logits, token_logits, tcn)
 
 
@@ -289,8 +338,9 @@ class UpdateBlock(nn.Module):
         super().__init__()
         self.num_classes, self.tdu = num_classes, tdu
         h = cfg.hid_dim
-        self.frame_branch = _frame_branch(cfg.f, cfg.f_dim, cfg.f_dim, h, cfg.u_f_layers,
-                                          cfg.dropout, False, cfg.f_ln, cfg.f_ngp)
+        self.frame_branch = _frame_branch(
+            cfg.f, cfg.f_dim, cfg.f_dim, h, cfg.u_f_layers, cfg.dropout, False, cfg.f_ln, cfg.f_ngp
+        )
         self.f2a = CrossMap(h, h, cfg.a_dim, h, cfg.dropout)
         self.token_layers = nn.ModuleList(
             TokenSelfLayer(cfg.a_dim, cfg.a_nhead, cfg.a_ffdim, cfg.dropout)
@@ -309,8 +359,9 @@ class UpdateBlock(nn.Module):
         units, unit_pos = frames, frame_pos  # frames, or segments in a TDU block
         if self.tdu:
             seg_index, seg_lens = frame_segments(frames[:, -c:].argmax(-1))
-            pooled = torch.zeros(len(seg_lens), frames.shape[1], dtype=frames.dtype,
-                                 device=frames.device).index_add(0, seg_index, frames)
+            pooled = torch.zeros(
+                len(seg_lens), frames.shape[1], dtype=frames.dtype, device=frames.device
+            ).index_add(0, seg_index, frames)
             pooled = pooled / seg_lens[:, None]  # (S, hid)
             refined = self.seg_combine(torch.relu(self.seg_gru(pooled)[0]))
             units, seg_logits = split_logits(refined, c)
@@ -328,5 +379,16 @@ class UpdateBlock(nn.Module):
             a2f_attn = a2f_attn[seg_index]  # (S, M) -> (T, M)
         tcn, out = self.frame_branch(units)
         frame_feature, frame_logits = split_logits(out, c)
-        return BlockOutput(frame_feature, token_feature, frame_logits, token_logits, tcn,
-                           a2f_logits, f2a_logits, a2f_attn, seg_logits, seg_index, seg_lens)
+        return BlockOutput(
+            frame_feature,
+            token_feature,
+            frame_logits,
+            token_logits,
+            tcn,
+            a2f_logits,
+            f2a_logits,
+            a2f_attn,
+            seg_logits,
+            seg_index,
+            seg_lens,
+        )

@@ -73,20 +73,24 @@ def soft_iou(a2f_attn: torch.Tensor, seg_onehot: torch.Tensor) -> torch.Tensor:
     return torch.nan_to_num(overlap / union, nan=0.0)
 
 
-def match_tokens(token_prob: torch.Tensor, a2f_attn: torch.Tensor, targets: VideoTargets,
-                 pc: float, a2fc: float) -> tuple[torch.Tensor, torch.Tensor]:
+def match_tokens(
+    token_prob: torch.Tensor, a2f_attn: torch.Tensor, targets: VideoTargets, pc: float, a2fc: float
+) -> tuple[torch.Tensor, torch.Tensor]:
     """One-to-one Hungarian matching of tokens to ground-truth segments.
 
     cost[a, s] = -pc * token_prob[a, class(s)] - a2fc * softIoU(a, s); token_prob (M, C+1)
     is the softmax over C classes + null, a2f_attn (L, M). Returns (token ids, segment ids).
     """
     with torch.no_grad():
-        cost = -pc * token_prob[:, targets.transcript] - a2fc * soft_iou(a2f_attn,
-                                                                         targets.seg_onehot)
+        cost = -pc * token_prob[:, targets.transcript] - a2fc * soft_iou(
+            a2f_attn, targets.seg_onehot
+        )
     rows, cols = linear_sum_assignment(cost.double().cpu().numpy())
     device = token_prob.device
-    return (torch.as_tensor(np.asarray(rows), dtype=torch.long, device=device),
-            torch.as_tensor(np.asarray(cols), dtype=torch.long, device=device))
+    return (
+        torch.as_tensor(np.asarray(rows), dtype=torch.long, device=device),
+        torch.as_tensor(np.asarray(cols), dtype=torch.long, device=device),
+    )
 
 
 def smooth_loss(logits: torch.Tensor) -> torch.Tensor:
@@ -104,16 +108,21 @@ def _zoom(onehot: torch.Tensor, seg_index: torch.Tensor, seg_lens: torch.Tensor)
     return pooled.index_add(0, seg_index, onehot) / seg_lens[:, None]
 
 
-def _weighted_ce(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor,
-                 dim: int) -> torch.Tensor:
+def _weighted_ce(
+    logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, dim: int
+) -> torch.Tensor:
     """sum(-log_softmax(logits, dim) * target * weight) / sum(target) (0 if no target)."""
     logp = F.log_softmax(logits, dim=dim)
     return (-logp * target * weight).sum() / target.sum().clamp_min(1e-12)
 
 
-def _attn_loss(a2f_logits: torch.Tensor, f2a_logits: torch.Tensor, target: torch.Tensor,
-               match: tuple[torch.Tensor, torch.Tensor], seg_weight: torch.Tensor,
-               ) -> tuple[torch.Tensor, torch.Tensor]:
+def _attn_loss(
+    a2f_logits: torch.Tensor,
+    f2a_logits: torch.Tensor,
+    target: torch.Tensor,
+    match: tuple[torch.Tensor, torch.Tensor],
+    seg_weight: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Cross-attention CE of matched pairs. a2f_logits (N, M), f2a_logits (M, N), target
     (N, S) with N frames or predicted segments. a2f: softmax over the matched tokens for
     each frame; f2a: softmax over frames for each matched token. Normalised by sum(target)."""
@@ -127,9 +136,14 @@ def _attn_loss(a2f_logits: torch.Tensor, f2a_logits: torch.Tensor, target: torch
     return a2f, f2a
 
 
-def block_loss(out: BlockOutput, targets: VideoTargets, match: tuple[torch.Tensor, torch.Tensor],
-               class_weight: torch.Tensor, seg_weight: torch.Tensor, sw: float,
-               ) -> dict[str, torch.Tensor]:
+def block_loss(
+    out: BlockOutput,
+    targets: VideoTargets,
+    match: tuple[torch.Tensor, torch.Tensor],
+    class_weight: torch.Tensor,
+    seg_weight: torch.Tensor,
+    sw: float,
+) -> dict[str, torch.Tensor]:
     """The loss terms of one block (already scaled as the block combines them).
 
     Input block: frame + token + sw * smooth(frame). Update block: token + f2a + a2f + frame
@@ -140,8 +154,9 @@ def block_loss(out: BlockOutput, targets: VideoTargets, match: tuple[torch.Tenso
     zero = out.frame_logits.sum() * 0.0
     terms = dict.fromkeys(TERMS, zero)
     frame = _weighted_ce(out.frame_logits, targets.class_onehot, class_weight[:c], dim=1)
-    labels = torch.full((out.token_logits.shape[0],), c, dtype=torch.long,
-                        device=out.token_logits.device)
+    labels = torch.full(
+        (out.token_logits.shape[0],), c, dtype=torch.long, device=out.token_logits.device
+    )
     labels[match[0]] = targets.transcript[match[1]]
     terms["token"] = F.cross_entropy(out.token_logits, labels, weight=class_weight)
     smooth_frame = smooth_loss(out.frame_logits)
@@ -150,8 +165,9 @@ def block_loss(out: BlockOutput, targets: VideoTargets, match: tuple[torch.Tenso
         terms["smooth"] = sw * smooth_frame
     elif out.seg_index is None:  # update block
         terms["frame"] = frame
-        terms["a2f"], terms["f2a"] = _attn_loss(out.a2f_logits, out.f2a_logits,
-                                                targets.seg_onehot, match, seg_weight)
+        terms["a2f"], terms["f2a"] = _attn_loss(
+            out.a2f_logits, out.f2a_logits, targets.seg_onehot, match, seg_weight
+        )
         smooth_attn = smooth_loss(out.a2f_logits) + smooth_loss(out.f2a_logits.t())
         terms["smooth"] = sw * (smooth_attn + smooth_frame)
     else:  # update block with temporal down/up-sampling
@@ -159,7 +175,8 @@ def block_loss(out: BlockOutput, targets: VideoTargets, match: tuple[torch.Tenso
         segment = _weighted_ce(out.seg_logits, zoom_cls, class_weight[:c], dim=1)
         terms["frame"], terms["segment"] = frame / 2, segment / 2
         zoom_seg = _zoom(targets.seg_onehot, out.seg_index, out.seg_lens)
-        terms["a2f"], terms["f2a"] = _attn_loss(out.a2f_logits, out.f2a_logits, zoom_seg,
-                                                match, seg_weight)
+        terms["a2f"], terms["f2a"] = _attn_loss(
+            out.a2f_logits, out.f2a_logits, zoom_seg, match, seg_weight
+        )
         terms["smooth"] = sw * smooth_frame
     return terms

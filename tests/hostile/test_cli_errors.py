@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
-
 from conftest import TINY_SPLITS
+
 from relate.trivial import PREDICTION_HEADER
 from tests.hostile.conftest import assert_clean_error, snapshot
 
@@ -43,8 +43,19 @@ def test_evaluate_bad_out(tiny_dataset: Path, tmp_path: Path, run_cli, target) -
     preds = _predictions(tiny_dataset, tmp_path / "p")
     out = target(tmp_path)
     before = snapshot(tmp_path / "out")
-    result = run_cli("evaluate", "--data", tiny_dataset, "--dataset", "gtea", "--split", "1",
-                     "--predictions", preds, "--out", out)
+    result = run_cli(
+        "evaluate",
+        "--data",
+        tiny_dataset,
+        "--dataset",
+        "gtea",
+        "--split",
+        "1",
+        "--predictions",
+        preds,
+        "--out",
+        out,
+    )
     assert_clean_error(result, out)
     assert snapshot(tmp_path / "out") == before
 
@@ -52,8 +63,10 @@ def test_evaluate_bad_out(tiny_dataset: Path, tmp_path: Path, run_cli, target) -
 @pytest.mark.parametrize("target", [_out_is_dir, _below_file])
 def test_summarize_bad_out(tmp_path: Path, run_cli, target) -> None:
     metrics = tmp_path / "m.json"
-    metrics.write_text('{"dataset": "gtea", "split": 1, "convention": "standard", "synthetic": true,'
-                       ' "metrics": {"acc": 1, "edit": 1, "f1@10": 1, "f1@25": 1, "f1@50": 1}}')
+    metrics.write_text(
+        '{"dataset": "gtea", "split": 1, "convention": "standard", "synthetic": true,'
+        ' "metrics": {"acc": 1, "edit": 1, "f1@10": 1, "f1@25": 1, "f1@50": 1}}'
+    )
     out = target(tmp_path)
     before = snapshot(tmp_path / "out")
     assert_clean_error(run_cli("summarize", metrics, "--out", out), out)
@@ -62,8 +75,10 @@ def test_summarize_bad_out(tmp_path: Path, run_cli, target) -> None:
 
 def test_summarize_csv_is_dir_writes_no_markdown(tmp_path: Path, run_cli) -> None:
     metrics = tmp_path / "m.json"
-    metrics.write_text('{"dataset": "gtea", "split": 1, "convention": "standard", "synthetic": true,'
-                       ' "metrics": {"acc": 1, "edit": 1, "f1@10": 1, "f1@25": 1, "f1@50": 1}}')
+    metrics.write_text(
+        '{"dataset": "gtea", "split": 1, "convention": "standard", "synthetic": true,'
+        ' "metrics": {"acc": 1, "edit": 1, "f1@10": 1, "f1@25": 1, "f1@50": 1}}'
+    )
     (tmp_path / "out" / "s.csv").mkdir(parents=True)
     before = snapshot(tmp_path / "out")
     assert_clean_error(run_cli("summarize", metrics, "--out", tmp_path / "out" / "s.md"), "s.csv")
@@ -80,8 +95,19 @@ def test_evaluate_disk_full(tiny_dataset: Path, tmp_path: Path, run_cli, monkeyp
         raise OSError(code, os.strerror(code), str(self))
 
     monkeypatch.setattr(Path, "write_text", full)
-    result = run_cli("evaluate", "--data", tiny_dataset, "--dataset", "gtea", "--split", "1",
-                     "--predictions", preds, "--out", out)
+    result = run_cli(
+        "evaluate",
+        "--data",
+        tiny_dataset,
+        "--dataset",
+        "gtea",
+        "--split",
+        "1",
+        "--predictions",
+        preds,
+        "--out",
+        out,
+    )
     line = assert_clean_error(result, out)
     assert os.strerror(code) in line and ".tmp" not in line
     assert snapshot(tmp_path / "out") == {}
@@ -96,8 +122,19 @@ def test_disk_full_in_fsync(tiny_dataset: Path, tmp_path: Path, run_cli, monkeyp
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(os, "fsync", full)
-    result = run_cli("evaluate", "--data", tiny_dataset, "--dataset", "gtea", "--split", "1",
-                     "--predictions", preds, "--out", out)
+    result = run_cli(
+        "evaluate",
+        "--data",
+        tiny_dataset,
+        "--dataset",
+        "gtea",
+        "--split",
+        "1",
+        "--predictions",
+        preds,
+        "--out",
+        out,
+    )
     assert_clean_error(result, out)
     assert snapshot(tmp_path / "out") == {}
 
@@ -109,16 +146,38 @@ def _loop(path: Path) -> Path:
 
 def test_evaluate_predictions_symlink_loop(tiny_dataset: Path, tmp_path: Path, run_cli) -> None:
     preds = _loop(tmp_path / "p")
-    result = run_cli("evaluate", "--data", tiny_dataset, "--dataset", "gtea", "--split", "1",
-                     "--predictions", preds, "--out", tmp_path / "m.json")
+    result = run_cli(
+        "evaluate",
+        "--data",
+        tiny_dataset,
+        "--dataset",
+        "gtea",
+        "--split",
+        "1",
+        "--predictions",
+        preds,
+        "--out",
+        tmp_path / "m.json",
+    )
     assert "symlink loop" in assert_clean_error(result, preds)
     assert not (tmp_path / "m.json").exists()
 
 
 def test_evaluate_npz_symlink_loop(tiny_dataset: Path, tmp_path: Path, run_cli) -> None:
     preds = _loop(tmp_path / "p.npz")
-    result = run_cli("evaluate", "--data", tiny_dataset, "--dataset", "gtea", "--split", "1",
-                     "--predictions", preds, "--out", tmp_path / "m.json")
+    result = run_cli(
+        "evaluate",
+        "--data",
+        tiny_dataset,
+        "--dataset",
+        "gtea",
+        "--split",
+        "1",
+        "--predictions",
+        preds,
+        "--out",
+        tmp_path / "m.json",
+    )
     assert "symlink loop" in assert_clean_error(result, preds)
 
 
@@ -131,7 +190,20 @@ def test_summarize_symlink_loop(tmp_path: Path, run_cli) -> None:
 
 @pytest.mark.parametrize("pairs", ["1", "2", "3"])
 def test_synth_small_pairs_follow_default(tmp_path: Path, run_cli, pairs: str) -> None:
-    result = run_cli("synth", "--out", tmp_path / "d", "--pairs", pairs, "--videos", "2",
-                     "--splits", "1", "--min-frames", "200", "--max-frames", "220")
+    result = run_cli(
+        "synth",
+        "--out",
+        tmp_path / "d",
+        "--pairs",
+        pairs,
+        "--videos",
+        "2",
+        "--splits",
+        "1",
+        "--min-frames",
+        "200",
+        "--max-frames",
+        "220",
+    )
     assert result.code == 0, result.stderr
     assert (tmp_path / "d" / "mapping.txt").read_text().count("\n") == 2 * int(pairs) + 1

@@ -23,6 +23,7 @@ def _fifo(rel: str) -> Callable[[Path], None]:
     def make(root: Path) -> None:
         (root / rel).unlink()
         os.mkfifo(root / rel)
+
     return make
 
 
@@ -30,6 +31,7 @@ def _loop(rel: str) -> Callable[[Path], None]:
     def make(root: Path) -> None:
         (root / rel).unlink()
         (root / rel).symlink_to(root / rel)
+
     return make
 
 
@@ -41,6 +43,7 @@ def _append_bundle(entry: str) -> Callable[[Path], None]:
     def make(root: Path) -> None:
         with (root / BUNDLE).open("a") as handle:
             handle.write(entry + "\n")
+
     return make
 
 
@@ -81,9 +84,27 @@ def test_validate_and_train_refuse(name: str, tmp_path: Path, run_cli) -> None:
     make(root)
     assert_clean_error(run_cli("validate", "--quiet", root), root / rel)
     out = tmp_path / "run"
-    result = run_cli("train", "--data", root, "--dataset", "synthetic", "--split", "1",
-                     "--segmenter", "mstcn", "--variant", "rgb", "--seed", "0",
-                     "--out", out, "--epochs", "1", "--device", "cpu")
+    result = run_cli(
+        "train",
+        "--data",
+        root,
+        "--dataset",
+        "synthetic",
+        "--split",
+        "1",
+        "--segmenter",
+        "mstcn",
+        "--variant",
+        "rgb",
+        "--seed",
+        "0",
+        "--out",
+        out,
+        "--epochs",
+        "1",
+        "--device",
+        "cpu",
+    )
     assert_clean_error(result, root / rel)
     assert not out.exists()
 

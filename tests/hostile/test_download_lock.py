@@ -132,9 +132,20 @@ def zenodo(monkeypatch: pytest.MonkeyPatch) -> Iterator[Zenodo]:
 
 def _args(tmp_path: Path, *extra: str) -> list[str]:
     return [
-        "download", "--what", "features", "--dataset", "breakfast",
-        "--out", str(tmp_path / "data"), "--cache", str(tmp_path / "cache"),
-        "--retries", "0", "--timeout", "5", *extra,
+        "download",
+        "--what",
+        "features",
+        "--dataset",
+        "breakfast",
+        "--out",
+        str(tmp_path / "data"),
+        "--cache",
+        str(tmp_path / "cache"),
+        "--retries",
+        "0",
+        "--timeout",
+        "5",
+        *extra,
     ]
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import io
+import threading
 import zipfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-import threading
 from pathlib import Path
 
 import pytest
@@ -43,9 +43,20 @@ def base_url() -> Iterator[str]:
 
 def _args(tmp_path: Path, *extra: str) -> list[str]:
     return [
-        "download", "--what", "features", "--dataset", "gtea",
-        "--out", str(tmp_path / "data"), "--cache", str(tmp_path / "cache"),
-        "--retries", "0", "--timeout", "5", *extra,
+        "download",
+        "--what",
+        "features",
+        "--dataset",
+        "gtea",
+        "--out",
+        str(tmp_path / "data"),
+        "--cache",
+        str(tmp_path / "cache"),
+        "--retries",
+        "0",
+        "--timeout",
+        "5",
+        *extra,
     ]
 
 
@@ -137,7 +148,19 @@ def test_bad_download_targets(run_cli, tmp_path: Path, where: str) -> None:
         cache = tmp_path / "plain"
     named = cache if where == "cache_is_file" else out
     before = snapshot(tmp_path)
-    result = run_cli("download", "--what", "features", "--dataset", "gtea", "--out", out,
-                     "--cache", cache, "--from-file", archive, "--allow-unpinned")
+    result = run_cli(
+        "download",
+        "--what",
+        "features",
+        "--dataset",
+        "gtea",
+        "--out",
+        out,
+        "--cache",
+        cache,
+        "--from-file",
+        archive,
+        "--allow-unpinned",
+    )
     assert_clean_error(result, named)
     assert snapshot(tmp_path) == before

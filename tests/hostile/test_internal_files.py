@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import TINY_SPLITS
+
 from tests.hostile.conftest import assert_clean_error, snapshot
 
 CLASSES = {"0": "take", "1": "open", "2": "background"}
@@ -37,8 +37,11 @@ def object_member(tiny, path):
 
 
 def object_meta(tiny, path):
-    return _save(path, {**_arrays(tiny), "__meta__": np.array([{"classes": 1}], dtype=object)},
-                 allow_pickle=True)
+    return _save(
+        path,
+        {**_arrays(tiny), "__meta__": np.array([{"classes": 1}], dtype=object)},
+        allow_pickle=True,
+    )
 
 
 def meta_not_json(tiny, path):
@@ -96,29 +99,68 @@ def not_zip(tiny, path):
     return path
 
 
-@pytest.mark.parametrize("make", [object_member, object_meta, meta_not_json, meta_list, meta_array,
-                                  crc_error, crc_error_meta, truncated, truncated_half, empty, not_zip])
+@pytest.mark.parametrize(
+    "make",
+    [
+        object_member,
+        object_meta,
+        meta_not_json,
+        meta_list,
+        meta_array,
+        crc_error,
+        crc_error_meta,
+        truncated,
+        truncated_half,
+        empty,
+        not_zip,
+    ],
+)
 def test_corrupt_npz(tiny_dataset: Path, tmp_path: Path, run_cli, make) -> None:
     preds = make(tiny_dataset, tmp_path / "p.npz")
     out = tmp_path / "out" / "m.json"
-    result = run_cli("evaluate", "--data", tiny_dataset, "--dataset", "gtea", "--split", "1",
-                     "--predictions", preds, "--out", out)
+    result = run_cli(
+        "evaluate",
+        "--data",
+        tiny_dataset,
+        "--dataset",
+        "gtea",
+        "--split",
+        "1",
+        "--predictions",
+        preds,
+        "--out",
+        out,
+    )
     assert_clean_error(result, preds)
     assert snapshot(tmp_path / "out") == {}
 
 
-GOOD = {"dataset": "gtea", "split": 1, "convention": "standard", "synthetic": True,
-        "metrics": {"acc": 1, "edit": 1, "f1@10": 1, "f1@25": 1, "f1@50": 1}}
+GOOD = {
+    "dataset": "gtea",
+    "split": 1,
+    "convention": "standard",
+    "synthetic": True,
+    "metrics": {"acc": 1, "edit": 1, "f1@10": 1, "f1@25": 1, "f1@50": 1},
+}
 
 
-@pytest.mark.parametrize("content", [
-    b"[1, 2, 3]", b'"text"', b"null", b"42",
-    "{\"dataset\": \"gt\u00e9a\"}".encode("latin-1"), b"\xff\xfe{}", b"{not json", b"",
-    json.dumps({k: v for k, v in GOOD.items() if k != "metrics"}).encode(),
-    json.dumps({**GOOD, "metrics": [1, 2]}).encode(),
-    json.dumps({**GOOD, "metrics": {"acc": 1}}).encode(),
-    json.dumps({**GOOD, "metrics": {**GOOD["metrics"], "acc": "high"}}).encode(),
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"[1, 2, 3]",
+        b'"text"',
+        b"null",
+        b"42",
+        '{"dataset": "gt\u00e9a"}'.encode("latin-1"),
+        b"\xff\xfe{}",
+        b"{not json",
+        b"",
+        json.dumps({k: v for k, v in GOOD.items() if k != "metrics"}).encode(),
+        json.dumps({**GOOD, "metrics": [1, 2]}).encode(),
+        json.dumps({**GOOD, "metrics": {"acc": 1}}).encode(),
+        json.dumps({**GOOD, "metrics": {**GOOD["metrics"], "acc": "high"}}).encode(),
+    ],
+)
 def test_bad_metrics_json(tmp_path: Path, run_cli, content: bytes) -> None:
     metrics = tmp_path / "m.json"
     metrics.write_bytes(content)

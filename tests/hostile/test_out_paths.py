@@ -13,9 +13,26 @@ from tests.hostile.conftest import assert_clean_error, snapshot
 
 
 def _train(data: Path, out: Path, *extra: str) -> list[str]:
-    return ["train", "--data", str(data), "--dataset", "synthetic", "--split", "1",
-            "--segmenter", "mstcn", "--variant", "rgb", "--seed", "0", "--out", str(out),
-            "--epochs", "1", *extra]
+    return [
+        "train",
+        "--data",
+        str(data),
+        "--dataset",
+        "synthetic",
+        "--split",
+        "1",
+        "--segmenter",
+        "mstcn",
+        "--variant",
+        "rgb",
+        "--seed",
+        "0",
+        "--out",
+        str(out),
+        "--epochs",
+        "1",
+        *extra,
+    ]
 
 
 def _out_is_file(tmp: Path) -> Path:
@@ -66,8 +83,14 @@ def test_predict_bad_out(run_cli, tiny_dataset: Path, tmp_path: Path, run: Path,
 
 
 @pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT])
-def test_predict_disk_full(run_cli, tiny_dataset: Path, tmp_path: Path, run: Path,
-                           monkeypatch: pytest.MonkeyPatch, code: int) -> None:
+def test_predict_disk_full(
+    run_cli,
+    tiny_dataset: Path,
+    tmp_path: Path,
+    run: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    code: int,
+) -> None:
     out = tmp_path / "out" / "p.npz"
     (tmp_path / "out").mkdir()
     before = snapshot(tmp_path)
@@ -82,8 +105,9 @@ def test_predict_disk_full(run_cli, tiny_dataset: Path, tmp_path: Path, run: Pat
     assert snapshot(tmp_path) == before
 
 
-def test_train_disk_full_keeps_no_weights(run_cli, tiny_dataset: Path, tmp_path: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_train_disk_full_keeps_no_weights(
+    run_cli, tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """ENOSPC while training: one line naming the file being written, no model.pt, and no
     temporary left behind."""
     out = tmp_path / "run"

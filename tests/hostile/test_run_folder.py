@@ -13,9 +13,26 @@ from tests.hostile.conftest import assert_clean_error, snapshot
 
 
 def _train(data: Path, out: Path, *extra: str) -> list[str]:
-    return ["train", "--data", str(data), "--dataset", "synthetic", "--split", "1",
-            "--segmenter", "mstcn", "--variant", "rgb", "--seed", "0", "--out", str(out),
-            "--epochs", "0", *extra]
+    return [
+        "train",
+        "--data",
+        str(data),
+        "--dataset",
+        "synthetic",
+        "--split",
+        "1",
+        "--segmenter",
+        "mstcn",
+        "--variant",
+        "rgb",
+        "--seed",
+        "0",
+        "--out",
+        str(out),
+        "--epochs",
+        "0",
+        *extra,
+    ]
 
 
 def _predict(data: Path, run: Path, out: Path) -> list[str]:
@@ -54,8 +71,9 @@ DAMAGE = ["flip_byte", "stale_digest", "model_dir"]
 
 @pytest.mark.parametrize("damage", DAMAGE)
 @pytest.mark.parametrize("command", ["train", "predict"])
-def test_damaged_weights(run_cli, tiny_dataset: Path, tmp_path: Path, finished: Path,
-                         damage: str, command: str) -> None:
+def test_damaged_weights(
+    run_cli, tiny_dataset: Path, tmp_path: Path, finished: Path, damage: str, command: str
+) -> None:
     weights = finished / "model.pt"
     if damage == "flip_byte":
         _flip_last_tensor_byte(weights)
@@ -65,8 +83,11 @@ def test_damaged_weights(run_cli, tiny_dataset: Path, tmp_path: Path, finished: 
         weights.unlink()
         weights.mkdir()
     before = snapshot(tmp_path)
-    args = (_train(tiny_dataset, finished) if command == "train"
-            else _predict(tiny_dataset, finished, tmp_path / "p.npz"))
+    args = (
+        _train(tiny_dataset, finished)
+        if command == "train"
+        else _predict(tiny_dataset, finished, tmp_path / "p.npz")
+    )
     assert_clean_error(run_cli(*args), weights)
     assert snapshot(tmp_path) == before
 
@@ -82,22 +103,33 @@ CONFIG_EDITS = [
 
 @pytest.mark.parametrize(("key", "value"), CONFIG_EDITS)
 @pytest.mark.parametrize("command", ["train", "predict"])
-def test_hand_edited_config(run_cli, tiny_dataset: Path, tmp_path: Path, finished: Path,
-                            key: str, value: object, command: str) -> None:
+def test_hand_edited_config(
+    run_cli,
+    tiny_dataset: Path,
+    tmp_path: Path,
+    finished: Path,
+    key: str,
+    value: object,
+    command: str,
+) -> None:
     path = finished / "config.json"
     config = json.loads(path.read_text())
     config[key] = value
     path.write_text(json.dumps(config))
     before = snapshot(tmp_path)
-    args = (_train(tiny_dataset, finished) if command == "train"
-            else _predict(tiny_dataset, finished, tmp_path / "p.npz"))
+    args = (
+        _train(tiny_dataset, finished)
+        if command == "train"
+        else _predict(tiny_dataset, finished, tmp_path / "p.npz")
+    )
     assert_clean_error(run_cli(*args), path)
     assert snapshot(tmp_path) == before
 
 
 @pytest.fixture
-def interrupted(run_cli, tiny_dataset: Path, tmp_path: Path,
-                monkeypatch: pytest.MonkeyPatch) -> Path:
+def interrupted(
+    run_cli, tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """A run folder holding the checkpoint after epoch 1 of 3 (epoch 2 diverged)."""
     import relate.train
 
@@ -131,8 +163,9 @@ CHECKPOINT_EDITS = [
 
 
 @pytest.mark.parametrize(("key", "value"), CHECKPOINT_EDITS)
-def test_checkpoint_field_of_wrong_type(run_cli, tiny_dataset: Path, tmp_path: Path,
-                                        interrupted: Path, key: str, value: object) -> None:
+def test_checkpoint_field_of_wrong_type(
+    run_cli, tiny_dataset: Path, tmp_path: Path, interrupted: Path, key: str, value: object
+) -> None:
     """A hand-edited checkpoint (with a matching digest) is refused by field, not by traceback."""
     import torch
 

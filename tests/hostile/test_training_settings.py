@@ -11,24 +11,54 @@ from tests.hostile.conftest import assert_clean_error, snapshot
 
 
 def _train(data: Path, out: Path, *extra: str) -> list[str]:
-    return ["train", "--data", str(data), "--dataset", "synthetic", "--split", "1",
-            "--segmenter", "mstcn", "--variant", "rgb", "--seed", "0", "--out", str(out),
-            "--epochs", "1", *extra]
+    return [
+        "train",
+        "--data",
+        str(data),
+        "--dataset",
+        "synthetic",
+        "--split",
+        "1",
+        "--segmenter",
+        "mstcn",
+        "--variant",
+        "rgb",
+        "--seed",
+        "0",
+        "--out",
+        str(out),
+        "--epochs",
+        "1",
+        *extra,
+    ]
 
 
 SETTINGS = [
-    "train.lr=abc", "train.lr=1e999", "train.lr=-1", "train.lr=0", "train.lr=true",
-    "train.weight_decay=-1", "train.weight_decay=abc", "train.plateau_factor=2",
-    "train.plateau_factor=0", "train.clip_grad_norm=abc", "train.clip_grad_norm=-3",
-    "train.lr_decay_every=-2", "train.lr_decay_every=1.5", "train.batch_size=true",
-    "train.batch_size=2.5", "train.plateau_patience=-1", "train.lr=NaN",
+    "train.lr=abc",
+    "train.lr=1e999",
+    "train.lr=-1",
+    "train.lr=0",
+    "train.lr=true",
+    "train.weight_decay=-1",
+    "train.weight_decay=abc",
+    "train.plateau_factor=2",
+    "train.plateau_factor=0",
+    "train.clip_grad_norm=abc",
+    "train.clip_grad_norm=-3",
+    "train.lr_decay_every=-2",
+    "train.lr_decay_every=1.5",
+    "train.batch_size=true",
+    "train.batch_size=2.5",
+    "train.plateau_patience=-1",
+    "train.lr=NaN",
     "train.scheduler=[1]",
 ]
 
 
 @pytest.mark.parametrize("setting", SETTINGS)
-def test_bad_training_setting_writes_nothing(run_cli, tiny_dataset: Path, tmp_path: Path,
-                                             setting: str) -> None:
+def test_bad_training_setting_writes_nothing(
+    run_cli, tiny_dataset: Path, tmp_path: Path, setting: str
+) -> None:
     out = tmp_path / "run"
     before = snapshot(tmp_path)
     result = run_cli(*_train(tiny_dataset, out, "--set", setting))
@@ -40,23 +70,36 @@ def test_bad_training_setting_writes_nothing(run_cli, tiny_dataset: Path, tmp_pa
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 @pytest.mark.parametrize("command", ["train", "predict"])
-def test_device_cuda_without_cuda_is_refused(run_cli, tiny_dataset: Path, tmp_path: Path,
-                                             command: str) -> None:
+def test_device_cuda_without_cuda_is_refused(
+    run_cli, tiny_dataset: Path, tmp_path: Path, command: str
+) -> None:
     out = tmp_path / "run"
     if command == "train":
         args = _train(tiny_dataset, out, "--device", "cuda")
     else:
         assert run_cli(*_train(tiny_dataset, out, "--epochs", "0")).code == 0
-        args = ["predict", "--run", str(out), "--data", str(tiny_dataset), "--split", "1",
-                "--out", str(tmp_path / "p.npz"), "--device", "cuda"]
+        args = [
+            "predict",
+            "--run",
+            str(out),
+            "--data",
+            str(tiny_dataset),
+            "--split",
+            "1",
+            "--out",
+            str(tmp_path / "p.npz"),
+            "--device",
+            "cuda",
+        ]
     before = snapshot(tmp_path)
     assert_clean_error(run_cli(*args), "--device cuda")
     assert snapshot(tmp_path) == before
 
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf")])
-def test_non_finite_loss_stops_training(run_cli, tiny_dataset: Path, tmp_path: Path,
-                                        monkeypatch: pytest.MonkeyPatch, bad: float) -> None:
+def test_non_finite_loss_stops_training(
+    run_cli, tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bad: float
+) -> None:
     import relate.train
 
     real_epoch = relate.train._train_epoch

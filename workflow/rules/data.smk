@@ -4,20 +4,22 @@
 rule synth_dataset:
     output:
         directory(f"{RESULTS}/data/synthetic"),
-    params:
-        seed=DATA["synthetic_seed"],
-        videos=DATA["synthetic_videos"],
-        frames=DATA["synthetic_frames"],
     log:
         f"{RESULTS}/logs/synth_dataset.log",
     benchmark:
         f"{RESULTS}/benchmarks/synth_dataset.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        seed=DATA["synthetic_seed"],
+        videos=DATA["synthetic_videos"],
+        frames=DATA["synthetic_frames"],
     shell:
-        "{RELATE:q} synth --out {output} --seed {params.seed} --videos {params.videos}"
+        "relate synth --out {output} --seed {params.seed} --videos {params.videos}"
         " --min-frames {params.frames[0]} --max-frames {params.frames[1]} > {log} 2>&1"
 
 
@@ -30,9 +32,11 @@ rule validate_dataset:
         f"{RESULTS}/logs/validate_dataset/{{dataset}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/validate_dataset/{{dataset}}.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
     shell:
-        "{RELATE:q} validate {input} > {output}.tmp 2> {log} && mv {output}.tmp {output}"
+        "relate validate {input} > {output}.tmp 2> {log} && mv {output}.tmp {output}"

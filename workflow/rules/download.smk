@@ -9,23 +9,25 @@
 rule download_features:
     output:
         directory("data/{dataset}"),
-    params:
-        cache="resources/downloads",
-        checksum=download_checksum_flags,
     log:
         "logs/download_features/{dataset}.log",
     benchmark:
         "logs/download_features/{dataset}.benchmark.tsv"
     wildcard_constraints:
         dataset="gtea|50salads|breakfast",
-    message:
-        "download and verify the MS-TCN features of {wildcards.dataset}"
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
         runtime=240,
+    params:
+        cache="resources/downloads",
+        checksum=download_checksum_flags,
+    message:
+        "download and verify the MS-TCN features of {wildcards.dataset}"
     shell:
-        "{RELATE:q} download --what features --dataset {wildcards.dataset} "
+        "relate download --what features --dataset {wildcards.dataset} "
         "--out $(dirname {output}) --cache {params.cache} {params.checksum} > {log} 2>&1"
 
 
@@ -38,12 +40,14 @@ rule download_i3d_weights:
         "logs/download_i3d_weights/{stream}.benchmark.tsv"
     wildcard_constraints:
         stream="rgb|flow",
-    message:
-        "download and verify the pytorch-i3d {wildcards.stream} weights"
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=500,
         runtime=30,
+    message:
+        "download and verify the pytorch-i3d {wildcards.stream} weights"
     shell:
-        "{RELATE:q} download --what i3d-weights --stream {wildcards.stream} "
+        "relate download --what i3d-weights --stream {wildcards.stream} "
         "--out $(dirname {output}) > {log} 2>&1"

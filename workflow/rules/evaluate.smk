@@ -8,20 +8,22 @@ rule predict:
         model=f"{RESULTS}/runs/{{dataset}}/split{{split}}/{{segmenter}}/{{run}}/seed{{seed}}/model.pt",
     output:
         f"{RESULTS}/predictions/{{dataset}}/split{{split}}/{{segmenter}}/{{run}}/seed{{seed}}.npz",
-    params:
-        run_dir=subpath(input.model, parent=True),
-        device=config["device"],
     log:
         f"{RESULTS}/logs/predict/{{dataset}}/split{{split}}/{{segmenter}}/{{run}}/seed{{seed}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/predict/{{dataset}}/split{{split}}/{{segmenter}}/{{run}}/seed{{seed}}.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=8000,
         runtime=60,
         gpu=GPU_JOBS,
+    params:
+        run_dir=subpath(input.model, parent=True),
+        device=config["device"],
     shell:
-        "OMP_NUM_THREADS={threads} {RELATE:q} predict --run {params.run_dir} --data {input.data}"
+        "OMP_NUM_THREADS={threads} relate predict --run {params.run_dir} --data {input.data}"
         " --split {wildcards.split} --out {output} --device {params.device} > {log} 2>&1"
 
 
@@ -31,19 +33,21 @@ rule evaluate:
         data=data_dir_of,
     output:
         f"{RESULTS}/metrics/{{dataset}}/{{convention}}/split{{split}}/{{segmenter}}/{{rowslug}}/{{preset}}/seed{{seed}}.json",
-    params:
-        head=evaluate_head,
-        label=evaluate_label,
     log:
         f"{RESULTS}/logs/evaluate/{{dataset}}/{{convention}}/split{{split}}/{{segmenter}}/{{rowslug}}/{{preset}}/seed{{seed}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/evaluate/{{dataset}}/{{convention}}/split{{split}}/{{segmenter}}/{{rowslug}}/{{preset}}/seed{{seed}}.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        head=evaluate_head,
+        label=evaluate_label,
     shell:
-        "{RELATE:q} evaluate --data {input.data} --dataset {wildcards.dataset}"
+        "relate evaluate --data {input.data} --dataset {wildcards.dataset}"
         " --split {wildcards.split} --predictions {input.npz} --head {params.head}"
         " --convention {wildcards.convention} --label '{params.label}' --seed {wildcards.seed}"
         " --out {output} > {log} 2>&1"
@@ -59,12 +63,14 @@ rule trivial_predict:
         f"{RESULTS}/logs/trivial_predict/split{{split}}-{{method}}-{{rows}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/trivial_predict/split{{split}}-{{method}}-{{rows}}.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
     shell:
-        "{RELATE:q} trivial --data {input.data} --split {wildcards.split}"
+        "relate trivial --data {input.data} --split {wildcards.split}"
         " --method {wildcards.method} --rows {wildcards.rows} --out {output} > {log} 2>&1"
 
 
@@ -77,12 +83,14 @@ rule trivial_evaluate:
     log:
         f"{RESULTS}/logs/trivial_evaluate/split{{split}}-{{method}}-{{rows}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/trivial_evaluate/split{{split}}-{{method}}-{{rows}}.tsv",
+        f"{RESULTS}/benchmarks/trivial_evaluate/split{{split}}-{{method}}-{{rows}}.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
     shell:
-        "{RELATE:q} evaluate --data {input.data} --dataset synthetic --split {wildcards.split}"
+        "relate evaluate --data {input.data} --dataset synthetic --split {wildcards.split}"
         " --predictions {input.predictions} --label {wildcards.method}-{wildcards.rows}"
         " --out {output} > {log} 2>&1"

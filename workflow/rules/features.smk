@@ -18,6 +18,8 @@ checkpoint synth_videos:
         f"{RESULTS}/logs/synth_videos.log",
     benchmark:
         f"{RESULTS}/benchmarks/synth_videos.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
@@ -28,7 +30,7 @@ checkpoint synth_videos:
         frames=SYNTH_VIDEOS["frames"],
         size=SYNTH_VIDEOS["size"],
     shell:
-        "{RELATE:q} synth-videos --out {output} --seed {params.seed} --videos {params.videos}"
+        "relate synth-videos --out {output} --seed {params.seed} --videos {params.videos}"
         " --frames {params.frames} --size {params.size} > {log} 2>&1"
 
 
@@ -49,6 +51,8 @@ rule flow:
     wildcard_constraints:
         dataset=r"[a-z0-9_]+",
         video=r"[A-Za-z0-9_.-]+",
+    conda:
+        CONDA_ENV
     threads: 2
     resources:
         mem_mb=4000,
@@ -56,7 +60,7 @@ rule flow:
     params:
         out=subpath(output[0], parent=True),
     shell:
-        "{RELATE:q} flow --videos {input} --out {params.out} --video {wildcards.video}"
+        "relate flow --videos {input} --out {params.out} --video {wildcards.video}"
         " --threads {threads} --force > {log} 2>&1"
 
 
@@ -88,33 +92,29 @@ rule features:
     output:
         npy=f"{RESULTS}/features/{{dataset}}/{{video}}.npy",
         meta=f"{RESULTS}/features/{{dataset}}/{{video}}.features.json",
-    params:
-        flow=subpath(input.flow, parent=True),
-        out=subpath(output.npy, parent=True),
-        flags=FEATURES_FLAGS,
-    wildcard_constraints:
-        dataset=r"[a-z0-9_]+",
-        video=r"[A-Za-z0-9_.-]+",
     log:
         f"{RESULTS}/logs/features/{{dataset}}/{{video}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/features/{{dataset}}/{{video}}.tsv"
+    wildcard_constraints:
+        dataset=r"[a-z0-9_]+",
+        video=r"[A-Za-z0-9_.-]+",
+    conda:
+        CONDA_ENV
     threads: 2
     resources:
         gpu=GPU_JOBS,
         mem_mb=8000,
         runtime=240,
+    params:
+        flow=subpath(input.flow, parent=True),
+        out=subpath(output.npy, parent=True),
+        flags=FEATURES_FLAGS,
+        device=config["device"],
     shell:
-        "{RELATE:q} features --videos {input.videos} --flow {params.flow} --out {params.out}"
-        " --video {wildcards.video} --device {config[device]} --threads {threads} {params.flags}"
+        "relate features --videos {input.videos} --flow {params.flow} --out {params.out}"
+        " --video {wildcards.video} --device {params.device} --threads {threads} {params.flags}"
         " > {log} 2>&1"
-
-
-def synthetic_video_features(wildcards):
-    """Feature files of every rendered synthetic video (names known after the checkpoint)."""
-    folder = checkpoints.synth_videos.get().output[0]
-    names = sorted(os.path.splitext(name)[0] for name in os.listdir(f"{folder}/videos"))
-    return [f"{RESULTS}/features/synthetic_videos/{name}.npy" for name in names]
 
 
 # The rendered videos' features in the MS-TCN layout, validated: video -> flow -> I3D -> check.
@@ -127,7 +127,9 @@ rule video_dataset:
     log:
         f"{RESULTS}/logs/video_dataset.log",
     benchmark:
-        f"{RESULTS}/benchmarks/video_dataset.tsv",
+        f"{RESULTS}/benchmarks/video_dataset.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=2000,
@@ -137,4 +139,4 @@ rule video_dataset:
         " && cp {input.features} {output}.tmp/features/"
         " && cp -r {input.videos}/groundTruth {input.videos}/splits {input.videos}/mapping.txt"
         " {input.videos}/info.json {output}.tmp/"
-        " && {RELATE:q} validate {output}.tmp > {log} 2>&1 && mv {output}.tmp {output}"
+        " && relate validate {output}.tmp > {log} 2>&1 && mv {output}.tmp {output}"

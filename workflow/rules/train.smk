@@ -9,21 +9,23 @@ rule train:
         data=data_dir_of,
     output:
         f"{RESULTS}/runs/{{dataset}}/split{{split}}/{{segmenter}}/{{run}}/seed{{seed}}/model.pt",
-    params:
-        out=subpath(output[0], parent=True),
-        args=train_args,
-        device=config["device"],
     log:
         f"{RESULTS}/logs/train/{{dataset}}/split{{split}}/{{segmenter}}/{{run}}/seed{{seed}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/train/{{dataset}}/split{{split}}/{{segmenter}}/{{run}}/seed{{seed}}.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=8000,
         runtime=600,
         gpu=GPU_JOBS,
+    params:
+        out=subpath(output[0], parent=True),
+        args=train_args,
+        device=config["device"],
     shell:
-        "OMP_NUM_THREADS={threads} {RELATE:q} train --data {input.data}"
+        "OMP_NUM_THREADS={threads} relate train --data {input.data}"
         " --dataset {wildcards.dataset} --split {wildcards.split}"
         " --segmenter {wildcards.segmenter} --seed {wildcards.seed}"
         " --out {params.out} --device {params.device} {params.args} > {log} 2>&1"
@@ -35,20 +37,22 @@ rule train_bridge:
         valid=f"{RESULTS}/validated/{{dataset}}.txt",
     output:
         f"{RESULTS}/runs/{{dataset}}/split{{split}}/bridge/seed{{seed}}/model.pt",
-    params:
-        out=subpath(output[0], parent=True),
-        epochs=config["bridge_epochs"],
-        device=config["device"],
     log:
         f"{RESULTS}/logs/train_bridge/{{dataset}}/split{{split}}/seed{{seed}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/train_bridge/{{dataset}}/split{{split}}/seed{{seed}}.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=8000,
         runtime=120,
         gpu=GPU_JOBS,
+    params:
+        out=subpath(output[0], parent=True),
+        epochs=config["bridge_epochs"],
+        device=config["device"],
     shell:
-        "OMP_NUM_THREADS={threads} {RELATE:q} train-bridge --data {input.data}"
+        "OMP_NUM_THREADS={threads} relate train-bridge --data {input.data}"
         " --dataset {wildcards.dataset} --split {wildcards.split} --seed {wildcards.seed}"
         " --out {params.out} --epochs {params.epochs} --device {params.device} > {log} 2>&1"

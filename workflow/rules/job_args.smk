@@ -1,0 +1,95 @@
+# Inputs and arguments of the training, evaluation and download jobs.
+
+import os
+
+
+def teacher_of(run):
+    """Run id of the teacher of a distilled run (None for baselines)."""
+    variant = run_variant(run)
+    if variant in STUDENTS:
+        return "flow"  # the RGB baseline's architecture (D20, docs/decisions.md)
+    if variant == "relate":
+        return f"teacher-{run_preset(run)}"
+    return None
+
+
+def train_inputs(wildcards):
+    """Data, and a distilled run's teacher (and bridge) weights."""
+    inputs = {"valid": validated(wildcards.dataset)}
+    teacher = teacher_of(wildcards.run)
+    if teacher is not None:
+        teacher_dir = run_dir(
+            wildcards.dataset, wildcards.split, wildcards.segmenter, teacher, wildcards.seed
+        )
+        inputs["teacher"] = os.path.join(teacher_dir, "model.pt")
+    if run_variant(wildcards.run) == "relate" and run_preset(wildcards.run) == "paper_literal":
+        inputs["bridge"] = bridge_weights(wildcards.dataset, wildcards.split, wildcards.seed)
+    return inputs
+
+
+def train_args(wildcards, input):
+    """`relate train` arguments after --out: variant, teacher, preset, options, epochs."""
+    run, variant = wildcards.run, run_variant(wildcards.run)
+    args = []
+    if variant == "teacher":  # flow at the architecture RELATE (with this preset) needs
+        args += ["--variant", "flow", "--teacher-for", "relate"]
+    else:
+        args += ["--variant", variant]
+    if variant in STUDENTS or variant == "relate":
+        args += ["--teacher", os.path.dirname(input.teacher)]
+    if variant in ("relate", "teacher") and run_preset(run) != "release":
+        args += ["--preset", run_preset(run)]
+    if "bridge" in input.keys():
+        args += ["--bridge", os.path.dirname(input.bridge)]
+    for item in run_options(run):
+        args += ["--option", item]
+    if config["epochs"] is not None:
+        args += ["--epochs", str(config["epochs"])]
+    return " ".join(args)
+
+
+def evaluate_inputs(wildcards):
+    row = unslug(wildcards.rowslug)
+    run = run_id(row, wildcards.preset)
+    return {
+        "valid": validated(wildcards.dataset),
+        "npz": predictions(
+            wildcards.dataset, wildcards.split, wildcards.segmenter, run, wildcards.seed
+        ),
+    }
+
+
+def evaluate_head(wildcards):
+    return head(unslug(wildcards.rowslug))
+
+
+def evaluate_label(wildcards):
+    return unslug(wildcards.rowslug)
+
+
+def trivial_metrics():
+    """Metrics JSONs of the sanity baselines (synthetic data only)."""
+    if not SYNTHETIC:
+        return []
+    return [
+        f"{RESULTS}/metrics/synthetic/standard/split{split}/trivial/{predictor}.json"
+        for split in splits("synthetic")
+        for predictor in config["trivial_predictors"]
+    ]
+
+
+def data_dir_of(wildcards):
+    """Input function: the dataset folder of a job's ``dataset`` wildcard."""
+    return data_dir(wildcards.dataset)
+
+
+def download_checksum_flags(wildcards):
+    """`relate download` checksum flags from config["download"] for one dataset."""
+    download = config["download"]
+    flags = []
+    sha = (download.get("sha256") or {}).get(wildcards.dataset)
+    if sha:
+        flags += ["--sha256", sha]
+    if download.get("allow_unpinned"):
+        flags.append("--allow-unpinned")
+    return " ".join(flags)

@@ -1,0 +1,75 @@
+# The experiment matrix: paper cells and rows -> run datasets, splits and run ids.
+
+from relate.data.registry import get_dataset
+from relate.reports.paper_results import parse_row
+from relate.workflow_config import name_problem
+
+
+def run_dataset(dataset):
+    """The dataset a paper cell's runs use: itself, or `synthetic` standing in for it."""
+    return "synthetic" if SYNTHETIC else dataset
+
+
+def cells(experiment):
+    """(dataset, segmenter) pairs of an experiment, mapped to the run datasets, deduplicated."""
+    seen = []
+    for dataset, segmenter in EXPERIMENTS[experiment]["cells"]:
+        pair = (run_dataset(dataset), segmenter)
+        if pair not in seen:
+            seen.append(pair)
+    return seen
+
+
+def splits(dataset):
+    """Configured splits of a run dataset (default: all of the dataset's splits)."""
+    chosen = config["splits"].get(dataset)
+    return list(chosen) if chosen else list(range(1, get_dataset(dataset).n_splits + 1))
+
+
+def slug(text):
+    """A file-name-safe form of a row name or option string (':' '__', ',' '+')."""
+    return text.replace(":", "__").replace(",", "+")
+
+
+def unslug(text):
+    return text.replace("__", ":").replace("+", ",")
+
+
+def option_items(row):
+    """``--option`` items of a paper row (e.g. ("aga=none",))."""
+    return tuple(f"{k}={v}" for k, v in parse_row(row).options)
+
+
+def run_id(row, preset="release"):
+    """The run folder name that produces ``row``: the variant, its options, the preset."""
+    spec = parse_row(row)
+    name = spec.variant
+    if spec.options:
+        name += "-" + "+".join(f"{k}={v}" for k, v in spec.options)
+    if preset != "release":
+        name += f"-{preset}"
+    return name
+
+
+def head(row):
+    """The prediction head a row is scored on (final, or joint for "w/o PR")."""
+    return parse_row(row).head
+
+
+def run_variant(run):
+    """Variant of a run id (rgb, flow, two_stream, kd, ..., relate, teacher, bridge)."""
+    return run.split("-", 1)[0]
+
+
+def run_preset(run):
+    return "paper_literal" if run.endswith("-paper_literal") else "release"
+
+
+def run_options(run):
+    """``--option`` items encoded in a run id."""
+    body = run.split("-", 1)[1] if "-" in run else ""
+    body = body.removesuffix("paper_literal").rstrip("-")
+    return [item for item in body.split("+") if "=" in item]
+
+
+stop_on(name_problem(config, run_dataset, splits))
