@@ -180,7 +180,9 @@ def open_feature_array(
         return [f"feature array has non-numeric dtype {array.dtype}"], None
     shape = tuple(array.shape)
     if array.ndim != 2:
-        return [f"feature array is {array.ndim}-D with shape {shape}, expected 2-D ({expected_rows}, T)"], None
+        return [
+            f"feature array is {array.ndim}-D with shape {shape}, expected 2-D ({expected_rows}, T)"
+        ], None
     rows, frames = shape
     if rows != expected_rows and frames == expected_rows:
         return [
@@ -208,7 +210,9 @@ def check_feature_values(array: np.ndarray) -> list[str]:
         bad_total += count
     if bad_total:
         assert first is not None
-        return [f"{bad_total} non-finite value(s) (NaN/inf), first at row {first[0]}, frame {first[1]}"]
+        return [
+            f"{bad_total} non-finite value(s) (NaN/inf), first at row {first[0]}, frame {first[1]}"
+        ]
     return []
 
 

@@ -17,9 +17,9 @@ where RGB must fail by construction:
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -199,7 +199,11 @@ def probe_dataset(
     majority = int(np.bincount(y_train, minlength=n_classes).argmax())
     logger.info(
         "probe %s split %d: %d of %d train frames, %d test frames",
-        root, split, len(y_train), n_train, len(y_test),
+        root,
+        split,
+        len(y_train),
+        n_train,
+        len(y_test),
     )
 
     results = {}

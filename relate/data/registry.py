@@ -8,10 +8,10 @@ F1; 50Salads' action_start/action_end and Breakfast's SIL are ordinary classes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
 
 FEATURE_DIM = 2048
 """Rows of a feature file: 0-1023 I3D-RGB, 1024-2047 I3D-flow."""

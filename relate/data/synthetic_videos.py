@@ -398,7 +398,9 @@ def generate_videos(
         info = {
             "synthetic": True,
             "generator": "relate.data.synthetic_videos",
-            "description": "Synthetic videos of moving shapes (relate synth-videos), not real video.",
+            "description": (
+                "Synthetic videos of moving shapes (relate synth-videos), not real video."
+            ),
             "seed": seed,
             "config": asdict(config),
             "fps": config.fps,

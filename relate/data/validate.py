@@ -66,7 +66,11 @@ class ValidationReport:
         if self.errors:
             first = self.errors[0]
             extra = len(self.errors) - 1
-            suffix = f" (and {extra} more problem(s); run `relate validate {self.root}`)" if extra else ""
+            suffix = (
+                f" (and {extra} more problem(s); run `relate validate {self.root}`)"
+                if extra
+                else ""
+            )
             raise DataError(first.path, first.message + suffix)
 
 
@@ -90,7 +94,9 @@ def validate_dataset(
         what = "is not a folder" if layout.root.exists() else "dataset folder does not exist"
         report.error(layout.root, what)
         return report
-    folders = [layout.labels_dir, layout.splits_dir] + ([] if labels_only else [layout.features_dir])
+    folders = [layout.labels_dir, layout.splits_dir] + (
+        [] if labels_only else [layout.features_dir]
+    )
     for folder in folders:
         if not folder.is_dir():
             report.error(folder, "missing folder")

@@ -25,7 +25,10 @@ from relate.latency import SCHEMA, SCHEMA_VERSION
 
 F1_COLUMNS = ("f1@10", "f1@25", "f1@50")
 SETUP_LABELS = {
-    "rgb": "RGB-only", "flow": "OF-only", "two_stream": "Two-stream", "relate": "RELATE"
+    "rgb": "RGB-only",
+    "flow": "OF-only",
+    "two_stream": "Two-stream",
+    "relate": "RELATE",
 }
 
 
@@ -52,8 +55,11 @@ def load_latency(path: Path) -> dict[str, Any]:
     if not isinstance(report, dict) or report.get("schema") != SCHEMA:
         raise DataError(path, f"not a `relate latency` output (schema is not {SCHEMA!r})")
     if report.get("schema_version") != SCHEMA_VERSION:
-        raise DataError(path, f"latency schema version {report.get('schema_version')!r}, "
-                              f"this code reads {SCHEMA_VERSION}")
+        raise DataError(
+            path,
+            f"latency schema version {report.get('schema_version')!r}, "
+            f"this code reads {SCHEMA_VERSION}",
+        )
     if not isinstance(report.get("setups"), dict) or not report["setups"]:
         raise DataError(path, "latency JSON has no setups")
     return report
@@ -112,8 +118,10 @@ def fig3_points(
     points = []
     for setup, source in metrics.items():
         if setup not in latency["setups"]:
-            raise DataError(latency_path, f"no latency for setup {setup!r} "
-                                          f"(it has: {', '.join(latency['setups'])})")
+            raise DataError(
+                latency_path,
+                f"no latency for setup {setup!r} (it has: {', '.join(latency['setups'])})",
+            )
         seconds = float(latency["setups"][setup]["total_median_s"])
         if not (math.isfinite(seconds) and seconds > 0):
             raise DataError(latency_path, f"setup {setup!r} has total {seconds!r} s")
@@ -143,10 +151,15 @@ def caption(latency: Mapping[str, Any], points: Sequence[Fig3Point]) -> str:
     """Footnote: hardware, video, extrapolation and weights, so the plot says what it is."""
     hw, video, config = latency["hardware"], latency["video"], latency["config"]
     where = hw.get("gpu_name") or hw.get("cpu_model", "unknown CPU")
-    clip = (f"synthetic {video.get('frames')}-frame video" if video.get("synthetic")
-            else f"{Path(str(video.get('source'))).name} ({video.get('frames')} frames)")
-    parts = [f"latency: {config['device']} ({where}), {clip}, median of {config['repeats']} runs",
-             "random-weight models (timing only)"]
+    clip = (
+        f"synthetic {video.get('frames')}-frame video"
+        if video.get("synthetic")
+        else f"{Path(str(video.get('source'))).name} ({video.get('frames')} frames)"
+    )
+    parts = [
+        f"latency: {config['device']} ({where}), {clip}, median of {config['repeats']} runs",
+        "random-weight models (timing only)",
+    ]
     if latency.get("extrapolated_measurements"):
         parts.append("extrapolated: " + ", ".join(latency["extrapolated_measurements"]))
     if any(p.synthetic_metrics for p in points):
@@ -154,8 +167,9 @@ def caption(latency: Mapping[str, Any], points: Sequence[Fig3Point]) -> str:
     return "; ".join(parts)
 
 
-def plot_fig3(points: Sequence[Fig3Point], latency: Mapping[str, Any], out: Path,
-              title: str | None = None) -> None:
+def plot_fig3(
+    points: Sequence[Fig3Point], latency: Mapping[str, Any], out: Path, title: str | None = None
+) -> None:
     """Write the scatter plot (log time axis) to ``out`` atomically; format from the suffix."""
     fig = draw_fig3(points, latency, title)
     out = Path(out)
@@ -163,8 +177,9 @@ def plot_fig3(points: Sequence[Fig3Point], latency: Mapping[str, Any], out: Path
         fig.savefig(tmp, format=out.suffix.lstrip(".") or "png", dpi=150)
 
 
-def draw_fig3(points: Sequence[Fig3Point], latency: Mapping[str, Any],
-              title: str | None = None) -> Any:
+def draw_fig3(
+    points: Sequence[Fig3Point], latency: Mapping[str, Any], title: str | None = None
+) -> Any:
     """The Fig. 3 :class:`matplotlib.figure.Figure`: one labelled point per setup."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure  # no pyplot: no global figure state
@@ -180,8 +195,14 @@ def draw_fig3(points: Sequence[Fig3Point], latency: Mapping[str, Any],
     share = flow_share(latency)
     if two is not None and share is not None and share > 0:
         start = two.seconds * (1 - share)
-        ax.plot([max(start, 1e-9), two.seconds], [two.mean_f1] * 2, ls="--", color="gray", zorder=2,
-                label=f"TV-L1 flow: {100 * share:.{0 if share >= 0.1 else 1}f}% of two-stream time")
+        ax.plot(
+            [max(start, 1e-9), two.seconds],
+            [two.mean_f1] * 2,
+            ls="--",
+            color="gray",
+            zorder=2,
+            label=f"TV-L1 flow: {100 * share:.{0 if share >= 0.1 else 1}f}% of two-stream time",
+        )
         ax.legend(loc="lower right", fontsize=8)
     ax.set_xlabel("inference time per video (s, log scale)")
     ax.set_ylabel("mean F1@{10,25,50} (%)")
@@ -221,8 +242,12 @@ def place_labels(fig: Any, ax: Any, points: Sequence[Fig3Point]) -> list[Any]:
         best, best_cost = None, math.inf
         for dx, dy in LABEL_OFFSETS:
             label = ax.annotate(
-                text, (point.seconds, point.mean_f1), textcoords="offset points",
-                xytext=(dx, dy), fontsize=9, ha="left" if dx >= 0 else "right",
+                text,
+                (point.seconds, point.mean_f1),
+                textcoords="offset points",
+                xytext=(dx, dy),
+                fontsize=9,
+                ha="left" if dx >= 0 else "right",
                 va="bottom" if dy >= 0 else "top",
                 arrowprops={"arrowstyle": "-", "color": "gray", "lw": 0.5} if abs(dx) > 8 else None,
             )
@@ -262,6 +287,9 @@ def points_json(
     points: Sequence[Fig3Point], latency_path: Path, latency: Mapping[str, Any]
 ) -> dict[str, Any]:
     """The plotted numbers, written beside the figure."""
-    return {"latency": str(latency_path), "points": [asdict(p) for p in points],
-            "two_stream_over_relate": speedup(latency),
-            "tvl1_share_of_two_stream": flow_share(latency)}
+    return {
+        "latency": str(latency_path),
+        "points": [asdict(p) for p in points],
+        "two_stream_over_relate": speedup(latency),
+        "tvl1_share_of_two_stream": flow_share(latency),
+    }

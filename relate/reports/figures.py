@@ -34,7 +34,10 @@ from relate.reports.tables import CellStats, cell_stats, in_preset, select
 logger = logging.getLogger(__name__)
 
 FIG1_METHODS: tuple[tuple[str, str], ...] = (
-    ("rgb", "Baseline (RGB)"), ("mars", "MARS"), ("relate", "RELATE"))
+    ("rgb", "Baseline (RGB)"),
+    ("mars", "MARS"),
+    ("relate", "RELATE"),
+)
 """(row, legend label) of Fig. 1, in bar order."""
 FIG1_COLORS = ("#9e9e9e", "#4c72b0", "#dd8452")
 DPI = 150
@@ -52,12 +55,15 @@ def _seed_values(stats: CellStats, what: str) -> list[float]:
     """Per-seed Acc (``acc``) or mean F1 (``mean_f1``)."""
     if what == "acc":
         return [scores["acc"] for scores in stats.per_seed.values()]
-    return [math.fsum(scores[m] for m in ("f1@10", "f1@25", "f1@50")) / 3
-            for scores in stats.per_seed.values()]
+    return [
+        math.fsum(scores[m] for m in ("f1@10", "f1@25", "f1@50")) / 3
+        for scores in stats.per_seed.values()
+    ]
 
 
-def fig1_data(frame: pd.DataFrame, convention: str = "standard",
-              preset: str = "release") -> pd.DataFrame:
+def fig1_data(
+    frame: pd.DataFrame, convention: str = "standard", preset: str = "release"
+) -> pd.DataFrame:
     """Bars of Fig. 1: one line per (dataset, segmenter, row, quantity) with runs.
 
     Columns: dataset, segmenter, row, quantity (``acc`` / ``mean_f1``), mean, std (sample
@@ -69,51 +75,83 @@ def fig1_data(frame: pd.DataFrame, convention: str = "standard",
         return pd.DataFrame(lines)
     for (dataset, segmenter), group in runs.groupby(["dataset", "segmenter"]):
         for row, _ in FIG1_METHODS:
-            stats = cell_stats(select(group, row=row), f"fig1: row {row!r} ({dataset}, "
-                                                       f"{segmenter})")
+            stats = cell_stats(
+                select(group, row=row), f"fig1: row {row!r} ({dataset}, {segmenter})"
+            )
             if stats is None:
                 continue
             for quantity in ("acc", "mean_f1"):
                 values = _seed_values(stats, quantity)
-                lines.append({
-                    "dataset": dataset, "segmenter": segmenter, "row": row,
-                    "quantity": quantity, "mean": float(np.mean(values)),
-                    "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
-                    "n_seeds": len(values), "synthetic": stats.synthetic,
-                })
+                lines.append(
+                    {
+                        "dataset": dataset,
+                        "segmenter": segmenter,
+                        "row": row,
+                        "quantity": quantity,
+                        "mean": float(np.mean(values)),
+                        "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
+                        "n_seeds": len(values),
+                        "synthetic": stats.synthetic,
+                    }
+                )
     return pd.DataFrame(lines)
 
 
-def fig1(frame: pd.DataFrame, out: Path, convention: str = "standard",
-         preset: str = "release") -> pd.DataFrame:
+def fig1(
+    frame: pd.DataFrame, out: Path, convention: str = "standard", preset: str = "release"
+) -> pd.DataFrame:
     """Draw Fig. 1 to ``out`` (PNG); returns the plotted numbers (:func:`fig1_data`).
 
     Raises :class:`RelateError` when no ``rgb``, ``mars`` or ``relate`` run is in ``frame``.
     """
     data = fig1_data(frame, convention, preset)
     if data.empty:
-        raise RelateError("fig1: no `rgb`, `mars` or `relate` runs under convention "
-                          f"{convention!r} and preset {preset!r} in the metrics files")
+        raise RelateError(
+            "fig1: no `rgb`, `mars` or `relate` runs under convention "
+            f"{convention!r} and preset {preset!r} in the metrics files"
+        )
     groups = sorted(set(zip(data["dataset"], data["segmenter"])))
     synthetic = bool(data["synthetic"].any())
     figure = Figure(figsize=(max(7.0, 2.4 * len(groups) + 3.0), 4.4), layout="constrained")
     axes = figure.subplots(1, 2)
     width = 0.8 / len(FIG1_METHODS)
     x = np.arange(len(groups))
-    for ax, quantity, ylabel in ((axes[0], "acc", "Frame accuracy (%)"),
-                                 (axes[1], "mean_f1", "Mean F1@{10,25,50} (%)")):
+    for ax, quantity, ylabel in (
+        (axes[0], "acc", "Frame accuracy (%)"),
+        (axes[1], "mean_f1", "Mean F1@{10,25,50} (%)"),
+    ):
         for index, ((row, label), color) in enumerate(zip(FIG1_METHODS, FIG1_COLORS)):
             offset = (index - (len(FIG1_METHODS) - 1) / 2) * width
             for gx, (dataset, segmenter) in enumerate(groups):
-                hit = data[(data["dataset"] == dataset) & (data["segmenter"] == segmenter)
-                           & (data["row"] == row) & (data["quantity"] == quantity)]
+                hit = data[
+                    (data["dataset"] == dataset)
+                    & (data["segmenter"] == segmenter)
+                    & (data["row"] == row)
+                    & (data["quantity"] == quantity)
+                ]
                 if hit.empty:
-                    ax.text(gx + offset, 1, "not run", rotation=90, ha="center", va="bottom",
-                            fontsize=7, color="0.4")
+                    ax.text(
+                        gx + offset,
+                        1,
+                        "not run",
+                        rotation=90,
+                        ha="center",
+                        va="bottom",
+                        fontsize=7,
+                        color="0.4",
+                    )
                     continue
-                ax.bar(gx + offset, hit["mean"].iloc[0], width, yerr=hit["std"].iloc[0],
-                       capsize=3, color=color, label=label if gx == 0 else None,
-                       edgecolor="black", linewidth=0.5)
+                ax.bar(
+                    gx + offset,
+                    hit["mean"].iloc[0],
+                    width,
+                    yerr=hit["std"].iloc[0],
+                    capsize=3,
+                    color=color,
+                    label=label if gx == 0 else None,
+                    edgecolor="black",
+                    linewidth=0.5,
+                )
         ax.set_xticks(x, [f"{d}\n{s}" for d, s in groups])
         ax.set_ylabel(ylabel)
         ax.set_ylim(0, 100)
@@ -121,13 +159,16 @@ def fig1(frame: pd.DataFrame, out: Path, convention: str = "standard",
         ax.set_axisbelow(True)
     axes[0].set_title("Frame accuracy")
     axes[1].set_title("Mean segmental F1")
-    handles = [Patch(facecolor=c, edgecolor="black", label=label)
-               for (_, label), c in zip(FIG1_METHODS, FIG1_COLORS)]
-    figure.legend(handles=handles, loc="outside lower center", ncol=len(handles),
-                  frameon=False)
+    handles = [
+        Patch(facecolor=c, edgecolor="black", label=label)
+        for (_, label), c in zip(FIG1_METHODS, FIG1_COLORS)
+    ]
+    figure.legend(handles=handles, loc="outside lower center", ncol=len(handles), frameon=False)
     seeds = int(data["n_seeds"].max())
-    title = (f"Fig. 1: RGB-only inference, Baseline vs MARS vs RELATE\n(mean ± std over "
-             f"up to {seeds} seed(s); {convention} protocol)")
+    title = (
+        f"Fig. 1: RGB-only inference, Baseline vs MARS vs RELATE\n(mean ± std over "
+        f"up to {seeds} seed(s); {convention} protocol)"
+    )
     if synthetic:
         title += "\nSYNTHETIC data: not comparable to the paper"
     figure.suptitle(title, fontsize=10)
@@ -206,8 +247,10 @@ def fig4(
     id_to_name = {class_id: name for name, class_id in mapping.items()}
     videos = load_split(layout, "test", split)
     if video not in videos:
-        raise DataError(layout.split_path("test", split),
-                        f"video {video!r} is not a test video of split {split}")
+        raise DataError(
+            layout.split_path("test", split),
+            f"video {video!r} is not a test video of split {split}",
+        )
     bars = {"ground truth": read_labels(layout.label_path(video), mapping)}
     for label, spec in predictions.items():
         path, head = (spec, "final") if isinstance(spec, (str, Path)) else spec
@@ -221,12 +264,16 @@ def fig4(
     used = sorted({mapping[name] for labels in bars.values() for name in labels})
     figure = Figure(figsize=(10, 0.55 * len(bars) + 1.9))
     ax = figure.subplots()
-    for index, (label, labels) in enumerate(bars.items()):
+    for index, labels in enumerate(bars.values()):
         ids = np.array([mapping[name] for name in labels])
         y = len(bars) - 1 - index
         for start, length, class_id in _segments(ids):
-            ax.broken_barh([(start * scale, length * scale)], (y - 0.4, 0.8),
-                           facecolors=colors[class_id], edgecolors="none")
+            ax.broken_barh(
+                [(start * scale, length * scale)],
+                (y - 0.4, 0.8),
+                facecolors=colors[class_id],
+                edgecolors="none",
+            )
     ax.set_yticks(range(len(bars)), list(bars)[::-1])
     ax.set_ylim(-0.6, len(bars) - 0.4)
     longest = max(len(labels) for labels in bars.values())
@@ -235,8 +282,14 @@ def fig4(
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
     handles = [Patch(facecolor=colors[i], label=id_to_name[i]) for i in used]
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.35 if len(bars) < 4
-              else -0.25), ncol=min(6, len(handles)), fontsize=7, frameon=False)
+    ax.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.35 if len(bars) < 4 else -0.25),
+        ncol=min(6, len(handles)),
+        fontsize=7,
+        frameon=False,
+    )
     title = f"Fig. 4: segmentation of {video!r} (split {split}"
     title += f", {dataset})" if dataset else ")"
     if info is not None and info.synthetic:
@@ -251,9 +304,10 @@ def test_video(data_dir: Path, split: int, index: int) -> str:
     layout = DatasetLayout(Path(data_dir))
     videos = load_split(layout, "test", split)
     if not 0 <= index < len(videos):
-        raise DataError(layout.split_path("test", split),
-                        f"video index {index} out of range: the bundle lists {len(videos)} "
-                        "video(s)")
+        raise DataError(
+            layout.split_path("test", split),
+            f"video index {index} out of range: the bundle lists {len(videos)} video(s)",
+        )
     return videos[index]
 
 

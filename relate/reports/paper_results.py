@@ -266,4 +266,3 @@ def paper_value(
 ) -> float | None:
     """The published value of one cell, or None when the paper has no such cell."""
     return _packaged_values().get((int(table), dataset, segmenter, row, metric))
-

@@ -24,12 +24,18 @@ def read_metrics(path: Path) -> dict:
     except OSError as error:
         raise DataError(path, f"cannot read metrics JSON ({error.strerror or error})") from None
     except UnicodeDecodeError as error:
-        raise DataError(path, f"metrics JSON is not UTF-8 ({error.reason} at byte {error.start})") from None
+        raise DataError(
+            path, f"metrics JSON is not UTF-8 ({error.reason} at byte {error.start})"
+        ) from None
     except json.JSONDecodeError as error:
         raise DataError(path, f"invalid metrics JSON ({error})") from None
     if not isinstance(record, dict):
         raise DataError(path, f"metrics JSON must be an object, got {type(record).__name__}")
-    missing = [key for key in ("dataset", "split", "convention", "metrics", "synthetic") if key not in record]
+    missing = [
+        key
+        for key in ("dataset", "split", "convention", "metrics", "synthetic")
+        if key not in record
+    ]
     if missing:
         raise DataError(path, f"not a `relate evaluate` output: missing {missing}")
     if not isinstance(record["metrics"], dict) or not all(
@@ -54,19 +60,28 @@ def summarize(paths: list[Path]) -> pd.DataFrame:
         for seed, group in sorted(by_seed.items(), key=lambda item: str(item[0])):
             splits = sorted(r["split"] for r in group)
             if len(set(splits)) != len(splits):
-                raise DataError(group[0]["path"], f"split given twice for {label!r}, seed {seed}: {splits}")
+                raise DataError(
+                    group[0]["path"], f"split given twice for {label!r}, seed {seed}: {splits}"
+                )
             split_sets.add(tuple(splits))
             per_seed.append(average_splits([r["metrics"] for r in group]))
         if len(split_sets) != 1:
-            raise DataError(by_seed[next(iter(by_seed))][0]["path"],
-                            f"seeds of {label!r} cover different splits: {sorted(split_sets)}")
+            raise DataError(
+                by_seed[next(iter(by_seed))][0]["path"],
+                f"seeds of {label!r} cover different splits: {sorted(split_sets)}",
+            )
         seeds_table = pd.DataFrame(per_seed)[list(METRIC_COLUMNS)]
         std = seeds_table.std(ddof=1).fillna(0.0) if len(per_seed) > 1 else seeds_table.iloc[0] * 0
         rows.append(
-            {"dataset": dataset, "convention": convention, "predictor": label,
-             "splits": ",".join(map(str, split_sets.pop())), "seeds": len(per_seed),
-             **{m: seeds_table[m].mean() for m in METRIC_COLUMNS},
-             **{f"{m} std": std[m] for m in METRIC_COLUMNS}}
+            {
+                "dataset": dataset,
+                "convention": convention,
+                "predictor": label,
+                "splits": ",".join(map(str, split_sets.pop())),
+                "seeds": len(per_seed),
+                **{m: seeds_table[m].mean() for m in METRIC_COLUMNS},
+                **{f"{m} std": std[m] for m in METRIC_COLUMNS},
+            }
         )
     return pd.DataFrame(rows)
 
@@ -78,8 +93,9 @@ def write_summary(paths: list[Path], out_md: Path, title: str) -> pd.DataFrame:
     header = [
         f"# {title}",
         "",
-        f"- Data: {'SYNTHETIC (built-in generator), not the paper datasets' if synthetic else 'real'}",
-        f"- Commit: {git_commit()}; written {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        "- Data: "
+        + ("SYNTHETIC (built-in generator), not the paper datasets" if synthetic else "real"),
+        f"- Commit: {git_commit()}; written {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
         "- Metrics in percent: per seed the unweighted mean over the listed splits, then mean "
         "and std over seeds (MS-TCN protocol unless the convention column says otherwise).",
         "",

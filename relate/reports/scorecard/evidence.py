@@ -75,7 +75,8 @@ def value(stats: CellStats, metric: str) -> float:
 def _label(metric: str) -> str:
     """Display name of a metric (``Avg``, ``mean F1``, ``F1@50``, ...)."""
     return {"avg": "Avg", "mean_f1": "mean F1", "acc": "Acc", "edit": "Edit"}.get(
-        metric, metric.upper())
+        metric, metric.upper()
+    )
 
 
 def _n(stats: CellStats) -> str:

@@ -43,18 +43,23 @@ def claim_latency_speedup(latency: Mapping[str, Any] | None) -> tuple[str, list[
     return (HOLDS if b > a else FAILS), [
         f"per video: two-stream {b:.3g} s, RELATE {a:.3g} s, ratio {b / a:.1f}× (paper: "
         f"{FIG3_TEXT['two_stream_seconds']:.0f} s vs {FIG3_TEXT['relate_seconds']} s, "
-        f"≈{FIG3_TEXT['speedup']:.0f}×)"]
+        f"≈{FIG3_TEXT['speedup']:.0f}×)"
+    ]
 
 
 def claim_flow_dominates(latency: Mapping[str, Any] | None) -> tuple[str, list[str]]:
     if not latency or "two_stream" not in latency:
         return NOT_RUN, []
     setup = latency["two_stream"]
-    flow = math.fsum(float(s.get("median_s", 0.0)) for s in setup["stages"]
-                     if isinstance(s, dict) and s.get("stage") == "tvl1")
+    flow = math.fsum(
+        float(s.get("median_s", 0.0))
+        for s in setup["stages"]
+        if isinstance(s, dict) and s.get("stage") == "tvl1"
+    )
     if flow <= 0:
         return NOT_RUN, ["no `tvl1` stage timing in the two-stream setup"]
     share = flow / setup["total_median_s"]
     return (HOLDS if share > 0.5 else FAILS), [
         f"TV-L1 {flow:.3g} s of {setup['total_median_s']:.3g} s = {100 * share:.1f}% "
-        f"(paper: {100 * FIG3_TEXT['flow_extraction_share']:.0f}%)"]
+        f"(paper: {100 * FIG3_TEXT['flow_extraction_share']:.0f}%)"
+    ]

@@ -37,46 +37,74 @@ def interpretations(frame: pd.DataFrame) -> list[str]:
     distilled = frame[frame["variant"].isin(DISTILLED)]
     others = sorted(set(frame["variant"]) - set(distilled["variant"]))
     if others:
-        lines += [f"- Variants {', '.join(f'`{v}`' for v in others)}: the segmenter's official "
-                  "recipe; presets and options do not apply.", ""]
+        lines += [
+            f"- Variants {', '.join(f'`{v}`' for v in others)}: the segmenter's official "
+            "recipe; presets and options do not apply.",
+            "",
+        ]
     for preset in PRESETS:
         runs = distilled[distilled["preset"] == preset]
         if runs.empty:
             continue
         rows = sorted(set(runs["row"]))
-        lines += [f"### Preset `{preset}` ({len(runs)} metrics file(s); rows "
-                  f"{', '.join(f'`{r}`' for r in rows)})", ""]
+        lines += [
+            f"### Preset `{preset}` ({len(runs)} metrics file(s); rows "
+            f"{', '.join(f'`{r}`' for r in rows)})",
+            "",
+        ]
         table = []
         for variant in sorted(set(runs["variant"])):
             for name, chosen in preset_options(preset, variant).items():
                 table.append(_option_row(name, chosen, "preset", variant, runs))
             explicit: dict[tuple[str, str], set[str]] = {}
-            for options, row in zip(runs[runs["variant"] == variant]["options"],
-                                    runs[runs["variant"] == variant]["row"]):
+            for options, row in zip(
+                runs[runs["variant"] == variant]["options"], runs[runs["variant"] == variant]["row"]
+            ):
                 for name, chosen in json.loads(options).items():
                     explicit.setdefault((name, str(chosen)), set()).add(row)
             for (name, chosen), used_by in sorted(explicit.items()):
-                table.append(_option_row(name, chosen, "run option", variant, runs,
-                                         sorted(used_by)))
+                table.append(
+                    _option_row(name, chosen, "run option", variant, runs, sorted(used_by))
+                )
         if table:
-            lines += ["Options that differ from the release defaults:", "",
-                      tabulate(table, headers="keys", tablefmt="github"), ""]
-        lines += ["Every option not listed is at its release default (`relate options` and "
-                  "docs/options.md list them all with their sources).", ""]
+            lines += [
+                "Options that differ from the release defaults:",
+                "",
+                tabulate(table, headers="keys", tablefmt="github"),
+                "",
+            ]
+        lines += [
+            "Every option not listed is at its release default (`relate options` and "
+            "docs/options.md list them all with their sources).",
+            "",
+        ]
     conventions = sorted(set(frame["convention"]))
-    lines += [f"- Evaluation conventions in the metrics files: "
-              f"{', '.join(f'`{c}`' for c in conventions)} (the scorecard uses `standard`).", ""]
+    lines += [
+        f"- Evaluation conventions in the metrics files: "
+        f"{', '.join(f'`{c}`' for c in conventions)} (the scorecard uses `standard`).",
+        "",
+    ]
     return lines
 
 
-def _option_row(name: str, chosen: str, how: str, variant: str, runs: pd.DataFrame,
-                rows: Sequence[str] | None = None) -> dict[str, str]:
+def _option_row(
+    name: str,
+    chosen: str,
+    how: str,
+    variant: str,
+    runs: pd.DataFrame,
+    rows: Sequence[str] | None = None,
+) -> dict[str, str]:
     option = OPTION_NAMES.get(name) or OPTION_NAMES.get(name.split(".")[0] + ".<k>")
     rows = rows if rows is not None else sorted(set(runs[runs["variant"] == variant]["row"]))
-    return {"option": name, "value": str(chosen),
-            "release default": option.default if option else "?",
-            "set by": how, "source": option.source if option else "",
-            "rows": ", ".join(f"`{r}`" for r in rows)}
+    return {
+        "option": name,
+        "value": str(chosen),
+        "release default": option.default if option else "?",
+        "set by": how,
+        "source": option.source if option else "",
+        "rows": ", ".join(f"`{r}`" for r in rows),
+    }
 
 
 def scorecard(
@@ -99,7 +127,7 @@ def scorecard(
         "Numbers: mean over seeds of each seed's unweighted mean over splits; Avg = mean of "
         "the five metrics; mean F1 = mean of F1@{10,25,50}.",
         f"- {counts[HOLDS]} hold, {counts[FAILS]} do not hold, {counts[NOT_RUN]} not run.",
-        f"- Commit: {git_commit()}; written {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"- Commit: {git_commit()}; written {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
         "",
         "## Claims",
         "",

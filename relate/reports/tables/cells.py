@@ -54,23 +54,36 @@ def cell_stats(runs: pd.DataFrame, what: str) -> CellStats | None:
     """
     if runs.empty:
         return None
-    coverage = {int(seed): tuple(sorted(group["split"].astype(int)))
-                for seed, group in runs.groupby("seed")}
+    coverage = {
+        int(seed): tuple(sorted(group["split"].astype(int))) for seed, group in runs.groupby("seed")
+    }
     if len(set(coverage.values())) > 1:
-        listed = "; ".join(f"seed {s}: splits {','.join(map(str, c))}"
-                           for s, c in sorted(coverage.items()))
-        raise RelateError(f"{what}: seeds cover different splits ({listed}); "
-                          "give every seed the same splits")
+        listed = "; ".join(
+            f"seed {s}: splits {','.join(map(str, c))}" for s, c in sorted(coverage.items())
+        )
+        raise RelateError(
+            f"{what}: seeds cover different splits ({listed}); give every seed the same splits"
+        )
     per_seed = {}
     for seed, group in runs.groupby("seed"):
-        scores = average_splits([{m: float(r[m]) for m in METRICS}
-                                 for _, r in group.sort_values("split").iterrows()])
+        scores = average_splits(
+            [{m: float(r[m]) for m in METRICS} for _, r in group.sort_values("split").iterrows()]
+        )
         scores["avg"] = math.fsum(scores[m] for m in METRICS) / len(METRICS)
         per_seed[int(seed)] = scores
-    epochs = tuple(sorted({None if pd.isna(e) else int(e) for e in runs["epochs"]},
-                          key=lambda e: (e is None, e or 0)))
-    return CellStats(per_seed, next(iter(coverage.values())), epochs,
-                     bool(runs["synthetic"].any()), tuple(runs["path"]))
+    epochs = tuple(
+        sorted(
+            {None if pd.isna(e) else int(e) for e in runs["epochs"]},
+            key=lambda e: (e is None, e or 0),
+        )
+    )
+    return CellStats(
+        per_seed,
+        next(iter(coverage.values())),
+        epochs,
+        bool(runs["synthetic"].any()),
+        tuple(runs["path"]),
+    )
 
 
 def in_preset(frame: pd.DataFrame, preset: str) -> pd.DataFrame:

@@ -39,9 +39,10 @@ def _ranges(values: Iterable[int]) -> str:
     return ",".join(map(str, sorted(set(values)))) or "-"
 
 
-def data_source_line(frame: pd.DataFrame, dataset_from: Mapping[str, str] | None = None,
-                     paper_column: bool = True) -> str:
-    """"Data: ..." line saying plainly whether the numbers are from synthetic data."""
+def data_source_line(
+    frame: pd.DataFrame, dataset_from: Mapping[str, str] | None = None, paper_column: bool = True
+) -> str:
+    """ "Data: ..." line saying plainly whether the numbers are from synthetic data."""
     if frame.empty:
         return "- Data: no runs"
     kinds = frame.groupby("dataset")["synthetic"].any()
@@ -53,19 +54,23 @@ def data_source_line(frame: pd.DataFrame, dataset_from: Mapping[str, str] | None
             by_source.setdefault(source, []).append(paper)
     stand_in = "".join(
         f"; the {', '.join(DATASET_TITLES.get(p, p) for p in DATASET_TITLES if p in papers)} "
-        f"cells are filled from dataset `{source}`" for source, papers in sorted(by_source.items()))
+        f"cells are filled from dataset `{source}`"
+        for source, papers in sorted(by_source.items())
+    )
     if synthetic:
         lead = "SYNTHETIC" if not real else "MIXED: SYNTHETIC"
-        return (f"- Data: **{lead}** ({', '.join(synthetic)}"
-                f"{'; real: ' + ', '.join(real) if real else ''}). Numbers computed on "
-                "synthetic data are NOT comparable to the paper's"
-                + ("; the paper column is shown for reference only" if paper_column else "")
-                + f"{stand_in}.")
+        return (
+            f"- Data: **{lead}** ({', '.join(synthetic)}"
+            f"{'; real: ' + ', '.join(real) if real else ''}). Numbers computed on "
+            "synthetic data are NOT comparable to the paper's"
+            + ("; the paper column is shown for reference only" if paper_column else "")
+            + f"{stand_in}."
+        )
     return f"- Data: real datasets ({', '.join(real)}){stand_in}."
 
 
 def _epochs_line(used: pd.DataFrame) -> str:
-    """"Epochs" line: one value for every run, else per segmenter/variant."""
+    """ "Epochs" line: one value for every run, else per segmenter/variant."""
     if used.empty:
         return "- Epochs: no runs"
     found = {}
@@ -76,16 +81,21 @@ def _epochs_line(used: pd.DataFrame) -> str:
     return "- Epochs (run.epochs): " + "; ".join(f"{k} {v}" for k, v in sorted(found.items()))
 
 
-def header_lines(title: str, used: pd.DataFrame, settings: str,
-                 dataset_from: Mapping[str, str] | None = None,
-                 paper_column: bool = True) -> list[str]:
+def header_lines(
+    title: str,
+    used: pd.DataFrame,
+    settings: str,
+    dataset_from: Mapping[str, str] | None = None,
+    paper_column: bool = True,
+) -> list[str]:
     """Title and provenance lines of every report table."""
     if used.empty:
         seeds = splits = "-"
     else:
         seeds = _ranges(used["seed"].astype(int))
-        splits = "; ".join(f"{d} {_ranges(g['split'].astype(int))}"
-                           for d, g in used.groupby("dataset"))
+        splits = "; ".join(
+            f"{d} {_ranges(g['split'].astype(int))}" for d, g in used.groupby("dataset")
+        )
     return [
         f"# {title}",
         "",
@@ -93,5 +103,5 @@ def header_lines(title: str, used: pd.DataFrame, settings: str,
         f"- {settings}",
         f"- Seeds: {seeds}; splits: {splits}",
         _epochs_line(used),
-        f"- Commit: {git_commit()}; written {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"- Commit: {git_commit()}; written {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
     ]

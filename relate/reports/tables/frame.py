@@ -36,8 +36,9 @@ def _record_row(path: Path) -> dict[str, object]:
     if not _is_int(record["split"]) or record["split"] < 1:
         raise DataError(path, f"bad `split` {record['split']!r} (an integer >= 1)")
     if not _is_int(record.get("seed")) or record["seed"] < 0:
-        raise DataError(path, f"bad or missing `seed` {record.get('seed')!r} "
-                              "(evaluate with --seed S)")
+        raise DataError(
+            path, f"bad or missing `seed` {record.get('seed')!r} (evaluate with --seed S)"
+        )
     if record["convention"] not in CONVENTIONS:
         raise DataError(path, f"unknown `convention` {record['convention']!r}")
     if not isinstance(record["synthetic"], bool):
@@ -47,20 +48,30 @@ def _record_row(path: Path) -> dict[str, object]:
         raise DataError(path, "`metrics` is not an object")
     for metric in METRICS:
         value = scores.get(metric)
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or \
-                not math.isfinite(value) or not 0 <= value <= 100:
+        if (
+            not isinstance(value, (int, float))
+            or isinstance(value, bool)
+            or not math.isfinite(value)
+            or not 0 <= value <= 100
+        ):
             raise DataError(path, f"metrics[{metric!r}] is {value!r}, not a number in [0, 100]")
     run = record.get("run")
     if not isinstance(run, dict) or not isinstance(run.get("segmenter"), str):
-        raise DataError(path, "no `run.segmenter` (score the .npz of `relate predict`; tables "
-                              "need the segmenter)")
+        raise DataError(
+            path,
+            "no `run.segmenter` (score the .npz of `relate predict`; tables need the segmenter)",
+        )
     if run.get("variant") not in (None, spec.variant):
-        raise DataError(path, f"label {label!r} is variant {spec.variant!r}, but the run is "
-                              f"variant {run['variant']!r}")
+        raise DataError(
+            path,
+            f"label {label!r} is variant {spec.variant!r}, but the run is "
+            f"variant {run['variant']!r}",
+        )
     head = record.get("head")
     if head is not None and head != spec.head:
-        raise DataError(path, f"label {label!r} is scored on head {spec.head!r}, this file on "
-                              f"head {head!r}")
+        raise DataError(
+            path, f"label {label!r} is scored on head {spec.head!r}, this file on head {head!r}"
+        )
     options = run.get("options") or {}
     if not isinstance(options, dict):
         raise DataError(path, f"`run.options` is not an object: {options!r}")
@@ -69,8 +80,11 @@ def _record_row(path: Path) -> dict[str, object]:
         for key, allowed in RELATE_OPTIONS.items():
             found = str(options.get(key, allowed[0]))
             if found != wanted.get(key, allowed[0]):
-                raise DataError(path, f"label {label!r} needs {key}="
-                                      f"{wanted.get(key, allowed[0])}, the run has {key}={found}")
+                raise DataError(
+                    path,
+                    f"label {label!r} needs {key}="
+                    f"{wanted.get(key, allowed[0])}, the run has {key}={found}",
+                )
     preset = (run.get("preset") or "release") if spec.variant in DISTILLED else NO_PRESET
     if preset not in (*PRESETS, NO_PRESET):
         raise DataError(path, f"unknown `run.preset` {preset!r}; known: {', '.join(PRESETS)}")
@@ -78,12 +92,20 @@ def _record_row(path: Path) -> dict[str, object]:
     if epochs is not None and not _is_int(epochs):
         raise DataError(path, f"bad `run.epochs` {epochs!r}")
     return {
-        "dataset": record["dataset"], "segmenter": run["segmenter"], "row": label,
-        "variant": spec.variant, "preset": preset, "convention": record["convention"],
-        "split": record["split"], "seed": record["seed"], "epochs": epochs,
-        "synthetic": record["synthetic"], "head": head or spec.head,
+        "dataset": record["dataset"],
+        "segmenter": run["segmenter"],
+        "row": label,
+        "variant": spec.variant,
+        "preset": preset,
+        "convention": record["convention"],
+        "split": record["split"],
+        "seed": record["seed"],
+        "epochs": epochs,
+        "synthetic": record["synthetic"],
+        "head": head or spec.head,
         "options": json.dumps(options, sort_keys=True),
-        **{metric: float(scores[metric]) for metric in METRICS}, "path": str(path),
+        **{metric: float(scores[metric]) for metric in METRICS},
+        "path": str(path),
     }
 
 

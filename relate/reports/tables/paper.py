@@ -74,73 +74,131 @@ def paper_table(
     used_frame = pd.concat(used) if used else runs.iloc[:0]
     unused = len(runs) - len(set(used_frame["path"])) if not runs.empty else 0
     if unused:
-        logger.info("table %d: %d of %d metrics file(s) under %s/%s fill no cell of this table",
-                    table_id, unused, len(runs), convention, preset)
+        logger.info(
+            "table %d: %d of %d metrics file(s) under %s/%s fill no cell of this table",
+            table_id,
+            unused,
+            len(runs),
+            convention,
+            preset,
+        )
     csv_lines, md_rows = [], []
     for dataset, segmenter, row in cells:
         cell = stats[(dataset, segmenter, row)]
         title = ROW_TITLES[table_id].get(row, row)
-        shown = {"Dataset": DATASET_TITLES[dataset], "Segmenter": SEGMENTER_TITLES[segmenter],
-                 "Method": title, "Row": f"`{row}`", "Runs": _runs_text(cell)}
+        shown = {
+            "Dataset": DATASET_TITLES[dataset],
+            "Segmenter": SEGMENTER_TITLES[segmenter],
+            "Method": title,
+            "Row": f"`{row}`",
+            "Runs": _runs_text(cell),
+        }
         for metric in metrics:
             if metric == "avg":
                 printed = PRINTED_AVERAGES.get((table_id, row))
                 reference = printed[0] if printed else None
             else:
                 reference = _paper_cell(paper, dataset, segmenter, row, metric)
-            line = _csv_line(table_id, dataset, dataset_from.get(dataset, dataset), segmenter,
-                             row, title, metric, cell, reference)
+            line = _csv_line(
+                table_id,
+                dataset,
+                dataset_from.get(dataset, dataset),
+                segmenter,
+                row,
+                title,
+                metric,
+                cell,
+                reference,
+            )
             csv_lines.append(line)
             shown[METRIC_TITLES[metric]] = _cell_text(cell, metric, reference)
         if table_id in GAIN_REFERENCE:
-            gain_line = _gain_line(table_id, dataset, dataset_from.get(dataset, dataset),
-                                   segmenter, row, title, stats)
+            gain_line = _gain_line(
+                table_id, dataset, dataset_from.get(dataset, dataset), segmenter, row, title, stats
+            )
             csv_lines.append(gain_line)
             shown["Avg gain"] = _gain_text(gain_line)
         md_rows.append(shown)
     csv_frame = pd.DataFrame(csv_lines)
-    settings = (f"Convention: `{convention}`; preset of the distilled rows: `{preset}` "
-                "(the baselines rgb / two_stream have none)")
-    lines = header_lines(TABLE_TITLES[table_id], used_frame, settings, {
-        d: s for d, s in dataset_from.items() if d in {c[0] for c in cells}})
+    settings = (
+        f"Convention: `{convention}`; preset of the distilled rows: `{preset}` "
+        "(the baselines rgb / two_stream have none)"
+    )
+    lines = header_lines(
+        TABLE_TITLES[table_id],
+        used_frame,
+        settings,
+        {d: s for d, s in dataset_from.items() if d in {c[0] for c in cells}},
+    )
     lines += [f"- {CELL_LEGEND}"]
     if with_avg:
-        lines += ["- Avg: mean of the five metrics per seed, then mean ± std over seeds; "
-                  "paper value = the printed average."]
+        lines += [
+            "- Avg: mean of the five metrics per seed, then mean ± std over seeds; "
+            "paper value = the printed average."
+        ]
     if table_id in GAIN_REFERENCE:
-        lines += ["- Avg gain: reproduced Avg of the row minus that of "
-                  + ("Naïve" if table_id == 3 else "its single-branch method")
-                  + " (paper: the printed delta)."]
+        lines += [
+            "- Avg gain: reproduced Avg of the row minus that of "
+            + ("Naïve" if table_id == 3 else "its single-branch method")
+            + " (paper: the printed delta)."
+        ]
     lines.append("")
     drop = ["Dataset", "Segmenter"] if table_id != 1 else ["Dataset"]
     if table_id == 1:
         for dataset in DATASET_TITLES:
-            block = [{k: v for k, v in r.items() if k not in drop} for r in md_rows
-                     if r["Dataset"] == DATASET_TITLES[dataset]]
-            lines += [f"## {DATASET_TITLES[dataset]}", "",
-                      tabulate(block, headers="keys", tablefmt="github"), ""]
+            block = [
+                {k: v for k, v in r.items() if k not in drop}
+                for r in md_rows
+                if r["Dataset"] == DATASET_TITLES[dataset]
+            ]
+            lines += [
+                f"## {DATASET_TITLES[dataset]}",
+                "",
+                tabulate(block, headers="keys", tablefmt="github"),
+                "",
+            ]
     else:
         block = [{k: v for k, v in r.items() if k not in drop} for r in md_rows]
         lines += [tabulate(block, headers="keys", tablefmt="github"), ""]
     return "\n".join(lines), csv_frame
 
 
-def _paper_cell(paper: pd.DataFrame, dataset: str, segmenter: str, row: str,
-                metric: str) -> float | None:
+def _paper_cell(
+    paper: pd.DataFrame, dataset: str, segmenter: str, row: str, metric: str
+) -> float | None:
     """The paper's value of one cell and metric; None when it prints none."""
-    hit = paper[(paper["dataset"] == dataset) & (paper["segmenter"] == segmenter)
-                & (paper["row"] == row) & (paper["metric"] == metric)]
+    hit = paper[
+        (paper["dataset"] == dataset)
+        & (paper["segmenter"] == segmenter)
+        & (paper["row"] == row)
+        & (paper["metric"] == metric)
+    ]
     return float(hit["value"].iloc[0]) if len(hit) else None
 
 
-def _csv_line(table_id: int, dataset: str, source: str, segmenter: str, row: str, title: str,
-              metric: str, cell: CellStats | None, reference: float | None) -> dict[str, object]:
+def _csv_line(
+    table_id: int,
+    dataset: str,
+    source: str,
+    segmenter: str,
+    row: str,
+    title: str,
+    metric: str,
+    cell: CellStats | None,
+    reference: float | None,
+) -> dict[str, object]:
     """One CSV line: a cell's metric, reproduced and in the paper."""
     mean = cell.mean(metric) if cell else math.nan
     return {
-        "table": table_id, "dataset": dataset, "source_dataset": source,
-        "segmenter": segmenter, "row": row, "title": title, "metric": metric,
-        "mean": mean, "std": cell.std(metric) if cell else math.nan,
+        "table": table_id,
+        "dataset": dataset,
+        "source_dataset": source,
+        "segmenter": segmenter,
+        "row": row,
+        "title": title,
+        "metric": metric,
+        "mean": mean,
+        "std": cell.std(metric) if cell else math.nan,
         "n_seeds": cell.n_seeds if cell else 0,
         "seeds": _ranges(cell.per_seed) if cell else "",
         "splits": _ranges(cell.splits) if cell else "",
@@ -161,8 +219,15 @@ def _cell_text(cell: CellStats | None, metric: str, reference: float | None) -> 
     return f"{fmt_stats(cell, metric)} ({paper}; {delta})"
 
 
-def _gain_line(table_id: int, dataset: str, source: str, segmenter: str, row: str, title: str,
-               stats: Mapping[tuple[str, str, str], CellStats | None]) -> dict[str, object]:
+def _gain_line(
+    table_id: int,
+    dataset: str,
+    source: str,
+    segmenter: str,
+    row: str,
+    title: str,
+    stats: Mapping[tuple[str, str, str], CellStats | None],
+) -> dict[str, object]:
     """CSV line of the Avg gain of ``row`` over its reference row (Tables 3-4)."""
     reference_row = GAIN_REFERENCE[table_id].get(row)
     printed = PRINTED_AVERAGES.get((table_id, row))
@@ -171,13 +236,24 @@ def _gain_line(table_id: int, dataset: str, source: str, segmenter: str, row: st
     ref = stats.get((dataset, segmenter, reference_row)) if reference_row else None
     gain = mine.mean("avg") - ref.mean("avg") if mine and ref else math.nan
     return {
-        "table": table_id, "dataset": dataset, "source_dataset": source,
-        "segmenter": segmenter, "row": row, "title": title, "metric": "avg_gain",
-        "mean": gain, "std": math.nan, "n_seeds": min(mine.n_seeds, ref.n_seeds)
-        if mine and ref else 0, "seeds": "", "splits": "", "epochs": "",
+        "table": table_id,
+        "dataset": dataset,
+        "source_dataset": source,
+        "segmenter": segmenter,
+        "row": row,
+        "title": title,
+        "metric": "avg_gain",
+        "mean": gain,
+        "std": math.nan,
+        "n_seeds": min(mine.n_seeds, ref.n_seeds) if mine and ref else 0,
+        "seeds": "",
+        "splits": "",
+        "epochs": "",
         "synthetic": bool(mine and mine.synthetic) or bool(ref and ref.synthetic),
-        "paper": paper, "delta": gain - paper if not (math.isnan(gain) or math.isnan(paper))
-        else math.nan, "status": "not applicable" if reference_row is None
+        "paper": paper,
+        "delta": gain - paper if not (math.isnan(gain) or math.isnan(paper)) else math.nan,
+        "status": "not applicable"
+        if reference_row is None
         else ("ok" if mine and ref else "not run"),
     }
 

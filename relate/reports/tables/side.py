@@ -14,12 +14,15 @@ from relate.reports.tables.layout import METRIC_TITLES, METRICS
 
 
 def _side_table(
-    rows: pd.DataFrame, axis: str, first: str, second: str,
-    title: str, settings: str,
+    rows: pd.DataFrame,
+    axis: str,
+    first: str,
+    second: str,
+    title: str,
+    settings: str,
 ) -> tuple[str, pd.DataFrame]:
     """Rows (dataset, segmenter, row) × {first, second, second − first} over ``axis``."""
-    groups = sorted({(d, s, r) for d, s, r in zip(rows["dataset"], rows["segmenter"],
-                                                    rows["row"])})
+    groups = sorted({(d, s, r) for d, s, r in zip(rows["dataset"], rows["segmenter"], rows["row"])})
     md_rows, csv_lines = [], []
     for dataset, segmenter, row in groups:
         cell = select(rows, dataset=dataset, segmenter=segmenter, row=row)
@@ -29,12 +32,19 @@ def _side_table(
             stats[value] = cell_stats(select(cell, **{axis: value}), what)
         a, b = stats[first], stats[second]
         for label, current in ((first, a), (second, b), (f"{second} − {first}", None)):
-            shown = {"Dataset": dataset, "Segmenter": segmenter, "Row": f"`{row}`",
-                     axis.capitalize(): label}
+            shown = {
+                "Dataset": dataset,
+                "Segmenter": segmenter,
+                "Row": f"`{row}`",
+                axis.capitalize(): label,
+            }
             for metric in (*METRICS, "avg"):
                 if current is not None:
-                    text, mean, std = fmt_stats(current, metric), current.mean(metric), \
-                        current.std(metric)
+                    text, mean, std = (
+                        fmt_stats(current, metric),
+                        current.mean(metric),
+                        current.std(metric),
+                    )
                 elif label in (first, second):
                     text, mean, std = "not run", math.nan, math.nan
                 elif a and b:
@@ -43,13 +53,25 @@ def _side_table(
                 else:
                     text, mean, std = "-", math.nan, math.nan
                 shown[METRIC_TITLES[metric]] = text
-                csv_lines.append({"dataset": dataset, "segmenter": segmenter, "row": row,
-                                  axis: label, "metric": metric, "mean": mean, "std": std})
+                csv_lines.append(
+                    {
+                        "dataset": dataset,
+                        "segmenter": segmenter,
+                        "row": row,
+                        axis: label,
+                        "metric": metric,
+                        "mean": mean,
+                        "std": std,
+                    }
+                )
             shown["Runs"] = _runs_text(current) if label in (first, second) else ""
             md_rows.append(shown)
     lines = header_lines(title, rows, settings, paper_column=False)
-    lines += ["- Cells: mean ± sample std over seeds of the per-seed mean over splits; the "
-              "difference line is the difference of the means.", ""]
+    lines += [
+        "- Cells: mean ± sample std over seeds of the per-seed mean over splits; the "
+        "difference line is the difference of the means.",
+        "",
+    ]
     if md_rows:
         lines.append(tabulate(md_rows, headers="keys", tablefmt="github"))
     else:
@@ -66,13 +88,18 @@ def convention_table(frame: pd.DataFrame, preset: str = "release") -> tuple[str,
     """
     rows = select(frame, preset=preset)
     if not rows.empty:
-        rows = rows[(rows["variant"] == "relate")
-                    & rows["convention"].isin(("standard", "relate_release"))]
+        rows = rows[
+            (rows["variant"] == "relate") & rows["convention"].isin(("standard", "relate_release"))
+        ]
     return _side_table(
-        rows, "convention", "standard", "relate_release",
+        rows,
+        "convention",
+        "standard",
+        "relate_release",
         "Side table: RELATE scored under the standard and the release's convention",
         f"Preset: `{preset}`. `standard` = MS-TCN eval protocol; `relate_release` = the "
-        "RELATE release's evaluator (docs/decisions.md, D22).")
+        "RELATE release's evaluator (docs/decisions.md, D22).",
+    )
 
 
 def preset_table(frame: pd.DataFrame, convention: str = "standard") -> tuple[str, pd.DataFrame]:
@@ -85,7 +112,11 @@ def preset_table(frame: pd.DataFrame, convention: str = "standard") -> tuple[str
     if not rows.empty:
         rows = rows[rows["variant"].isin(DISTILLED)]
     return _side_table(
-        rows, "preset", "release", "paper_literal",
+        rows,
+        "preset",
+        "release",
+        "paper_literal",
         "Side table: release defaults against the paper_literal preset",
         f"Convention: `{convention}`. `release` = the authors' code; `paper_literal` = the "
-        "paper's reading of every discrepancy (`relate options`).")
+        "paper's reading of every discrepancy (`relate options`).",
+    )
