@@ -8,6 +8,7 @@ rely on the shapes.
 
 from __future__ import annotations
 
+import glob
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -22,6 +23,11 @@ Problem = tuple[KeyPath, str]
 
 LATENCY_SETUPS = ("rgb", "flow", "two_stream", "relate")
 """`relate latency` setups: the variants a Fig. 3 row may have."""
+
+
+def nvidia_gpu_count() -> int:
+    """NVIDIA GPUs this machine shows (``/dev/nvidia<N>`` device files), without CUDA."""
+    return len(glob.glob("/dev/nvidia[0-9]*"))
 
 
 def key_text(path: KeyPath) -> str:

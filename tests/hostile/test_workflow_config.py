@@ -312,3 +312,18 @@ def test_missing_relate_is_one_line(tmp_path: Path) -> None:
     assert lines[0].startswith(f"error: {venv / 'bin' / 'relate'}: ")
     assert "missing" in lines[0] and "make venv" in lines[0]
     assert snapshot(work) == {}
+
+
+def test_cuda_config_without_gpu_warns_at_planning(tmp_path: Path) -> None:
+    """device: cuda on a machine without an NVIDIA GPU plans (a login node may submit to GPU
+    nodes) but says in one line that local jobs would fail."""
+    _need_console_scripts()
+    from relate.workflow_config import nvidia_gpu_count
+
+    if nvidia_gpu_count():
+        pytest.skip("this machine has an NVIDIA GPU")
+    result = _dry_run(tmp_path, "--configfile", str(SMOKE), "--config", "device=cuda")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    warnings = {line for line in output.splitlines() if line.startswith("warning: device: cuda")}
+    assert len(warnings) == 1 and "no NVIDIA GPU" in warnings.pop()

@@ -21,7 +21,7 @@ import yaml
 from snakemake.common.configfile import load_configfile
 from snakemake.utils import validate
 
-from relate.workflow_config import holds, key_text, schema_problem
+from relate.workflow_config import holds, key_text, nvidia_gpu_count, schema_problem
 
 SCHEMA_FILE = os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml")
 
@@ -104,3 +104,18 @@ CONDA_ENV = os.path.join(workflow.basedir, "environment.yml")
 """The conda environment of each job under --use-conda, with the suite's pinned packages."""
 
 put_relate_on_path()
+
+
+def warn_cuda_without_gpu():
+    """One warning line when the config asks for CUDA and this machine shows no NVIDIA GPU:
+    fine on a cluster login node (jobs run on GPU nodes), but local GPU jobs will fail."""
+    if config["device"] == "cuda" and nvidia_gpu_count() == 0:
+        print(
+            "warning: device: cuda, and this machine shows no NVIDIA GPU: jobs run here stop "
+            "with one error line. Submit to GPU nodes (--profile workflow/profiles/slurm), or "
+            "use a config with device: cpu or auto.",
+            file=sys.stderr,
+        )
+
+
+warn_cuda_without_gpu()
