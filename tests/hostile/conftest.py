@@ -67,3 +67,12 @@ def assert_clean_error(result: CliResult, names: str | Path) -> str:
     assert len(lines) == 1, f"expected one error line, got:\n{result.stderr}"
     assert str(names) in lines[0], f"{names!s} not named in: {lines[0]}"
     return lines[0]
+
+
+def train_args(data: Path, out: Path, *extra: str, epochs: int = 1) -> list[str]:
+    """``relate train`` of an MS-TCN rgb run on split 1 of the synthetic-layout ``data``."""
+    return [
+        *("train", "--data", str(data), "--dataset", "synthetic", "--split", "1"),
+        *("--segmenter", "mstcn", "--variant", "rgb", "--seed", "0"),
+        *("--out", str(out), "--epochs", str(epochs), *extra),
+    ]

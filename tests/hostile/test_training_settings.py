@@ -7,30 +7,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.hostile.conftest import assert_clean_error, snapshot
+from tests.hostile.conftest import assert_clean_error, snapshot, train_args
 
 
 def _train(data: Path, out: Path, *extra: str) -> list[str]:
-    return [
-        "train",
-        "--data",
-        str(data),
-        "--dataset",
-        "synthetic",
-        "--split",
-        "1",
-        "--segmenter",
-        "mstcn",
-        "--variant",
-        "rgb",
-        "--seed",
-        "0",
-        "--out",
-        str(out),
-        "--epochs",
-        "1",
-        *extra,
-    ]
+    return train_args(data, out, *extra, epochs=1)
 
 
 SETTINGS = [
