@@ -5,21 +5,20 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tabulate import tabulate
-
-from relate.download.fetch import FetchOptions
-from relate.download.http import MAX_BYTES, HttpOptions
-from relate.download.install import (
-    RECEIPT,
-    Installed,
-    identify_weights,
-    install_features,
-    install_i3d_weights,
-    install_videos,
+from relate.download.sources import (
+    DATASET_NAMES,
+    MAX_BYTES,
+    STREAMS,
+    Source,
+    all_sources,
+    parse_sha256,
 )
-from relate.download.sources import DATASET_NAMES, STREAMS, Source, all_sources, parse_sha256
 from relate.errors import RelateError
+
+if TYPE_CHECKING:
+    from relate.download.install import Installed
 
 WHATS = ("features", "i3d-weights", "videos")
 DEFAULT_OUT = {
@@ -194,6 +193,8 @@ def _checksum_text(source: Source) -> str:
 
 
 def print_sources() -> None:
+    from tabulate import tabulate
+
     rows = [
         [what, key, s.name, s.size_text, _checksum_text(s), s.urls[0]]
         for what, key, s in all_sources()
@@ -208,6 +209,16 @@ def print_sources() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from relate.download.fetch import FetchOptions
+    from relate.download.http import HttpOptions
+    from relate.download.install import (
+        RECEIPT,
+        identify_weights,
+        install_features,
+        install_i3d_weights,
+        install_videos,
+    )
+
     if args.list:
         print_sources()
         return 0

@@ -14,7 +14,6 @@ from relate.data.registry import DATASETS
 from relate.errors import RelateError
 from relate.metrics import CONVENTIONS
 from relate.presets import PRESETS
-from relate.reports import tables
 
 
 def _add_metrics_inputs(parser: argparse.ArgumentParser, conventions: bool = True) -> None:
@@ -67,6 +66,8 @@ def _add_metrics_inputs(parser: argparse.ArgumentParser, conventions: bool = Tru
 
 def _dataset_from(args: argparse.Namespace) -> dict[str, str]:
     """--stand-in SOURCE for every paper dataset, then the --dataset-from entries."""
+    from relate.reports import tables  # pandas: imported only when a report is built
+
     mapping = {d: args.stand_in for d in tables.DATASET_TITLES} if args.stand_in else {}
     mapping.update(tables.parse_dataset_from(args.dataset_from))
     return mapping
@@ -80,6 +81,8 @@ def _no_stand_in(args: argparse.Namespace) -> None:
 
 
 def _frame(args: argparse.Namespace):
+    from relate.reports import tables  # pandas: imported only when a report is built
+
     paths = list(args.metrics)
     for listing in args.metrics_list:
         paths += tables.read_path_list(listing)
@@ -183,6 +186,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_table(args: argparse.Namespace) -> int:
+    from relate.reports import tables  # pandas: imported only when a report is built
+
     frame = _frame(args)
     markdown, csv_frame = tables.paper_table(
         args.table, frame, args.convention, args.preset, _dataset_from(args)
@@ -198,6 +203,8 @@ def run_table(args: argparse.Namespace) -> int:
 
 
 def run_side(args: argparse.Namespace) -> int:
+    from relate.reports import tables  # pandas: imported only when a report is built
+
     _no_stand_in(args)
     frame = _frame(args)
     if args.kind == "conventions":

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from relate.reports.summary import write_summary
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -27,6 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from relate.reports.summary import write_summary  # pandas: only when summarising
+
     table = write_summary(args.metrics, args.out, args.title)
     print(f"{args.out}: {len(table)} row(s)")
     return 0

@@ -23,14 +23,13 @@ from urllib.parse import urlsplit
 
 from tqdm import tqdm
 
+from relate.download.sources import MAX_BYTES
 from relate.errors import RelateError
 
 logger = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
 USER_AGENT = "relate-repro (python urllib)"
-MAX_BYTES = 100 * 10**9
-"""Default cap on one download (Zenodo's data.zip, the largest source, is about 30 GB)."""
 
 
 @dataclass(frozen=True)

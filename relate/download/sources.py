@@ -22,6 +22,9 @@ from typing import Literal
 
 from relate.errors import RelateError
 
+MAX_BYTES = 100 * 10**9
+"""Default cap on one download (Zenodo's data.zip, the largest source, is about 30 GB)."""
+
 ChecksumKind = Literal["sha256", "git-sha1", "md5"]
 PublishedBy = Literal["zenodo", "huggingface"]
 
