@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= results/demo
 
-.PHONY: demo test lint venv clean-demo
+.PHONY: demo test lint venv clean-demo gpu-check
 
 venv: $(STAMP)
 
@@ -31,6 +31,14 @@ lint: $(STAMP)
 demo: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --profile workflow/profiles/local --cores 2 \
 		--configfile config/demo.yaml
+
+# GPU readiness (tools/gpu_check.py): 2-epoch training twice on CUDA (same bytes?), predict,
+# `relate latency --device cuda`, 1 vs GPU_CHECK_JOBS trainings at once; one JSON, its path
+# printed last. Without CUDA: one line, exit 0. More options: GPU_CHECK_ARGS="--help".
+GPU_CHECK_JOBS ?= 4
+GPU_CHECK_OUT ?= results/gpu_check/gpu_check.json
+gpu-check: $(STAMP)
+	$(BIN)/python tools/gpu_check.py --jobs $(GPU_CHECK_JOBS) --out $(GPU_CHECK_OUT) $(GPU_CHECK_ARGS)
 
 clean-demo:
 	rm -rf results/demo reports/demo

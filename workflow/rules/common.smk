@@ -93,13 +93,44 @@ SEEDS = config["seeds"]
 EXPERIMENTS = config["experiments"]
 PRESETS = ("release", "paper_literal")
 STUDENTS = ("kd", "rkd", "gcr", "mars")
-GPU_JOBS = int(config["device"] in ("cuda", "auto"))
-"""gpu resource of training, prediction and feature jobs: 1 for `cuda` and `auto`, 0 for
-`cpu`. `relate ... --device cuda` fails with one line where CUDA is unavailable; only `auto`
-falls back to the CPU (a CPU-only user sets `device: cpu` or `auto`)."""
+
+
+def jobs_per_gpu():
+    """N, the small GPU jobs (train, train_bridge, predict) that share one device: the
+    ``jobs_per_gpu`` global resource (the local profile sets it, with ``gpu`` = GPUs x N;
+    docs/cluster.md), else 1. ``gpu`` then counts slots: a small job takes 1, a whole-device
+    job (features, latency) takes N. N > 1 without a ``gpu`` limit stops planning with one
+    line: under the SLURM profile (no global limits) it would turn every whole-device job
+    into ``sbatch --gpus=N``."""
+    resources = workflow.global_resources
+    value = resources.get("jobs_per_gpu").value  # a Resource, value None when unset
+    if value is None:
+        return 1
+    if not isinstance(value, int) or value < 1:
+        sys.exit(f"error: --resources jobs_per_gpu={value}: must be a whole number >= 1")
+    if value > 1 and resources.get("gpu").value is None:
+        sys.exit(
+            f"error: --resources jobs_per_gpu={value} needs the GPU slot limit beside it, "
+            f"--resources gpu=<GPUs x {value}> jobs_per_gpu={value} (a local run: "
+            "workflow/profiles/local sets both; SLURM jobs cannot share a GPU, docs/cluster.md)"
+        )
+    return value
+
+
+JOBS_PER_GPU = jobs_per_gpu()
+GPU_SHARED = int(config["device"] in ("cuda", "auto"))
+"""gpu resource of training and prediction jobs (train, train_bridge, predict): 1 for `cuda`
+and `auto`, 0 for `cpu`: one slot, so JOBS_PER_GPU of them share a device. `relate ...
+--device cuda` fails with one line where CUDA is unavailable; only `auto` falls back to the
+CPU (a CPU-only user sets `device: cpu` or `auto`)."""
+GPU_JOBS = GPU_SHARED * JOBS_PER_GPU
+"""gpu resource of feature jobs (I3D): every slot of a device (1 when JOBS_PER_GPU is 1, as
+under SLURM, where it becomes sbatch --gpus=1), so none runs beside another GPU job."""
 LATENCY_DEVICE = config["latency"].get("device") or config["device"]
 """Device of `relate latency`: latency.device, else the top-level device (cpu or cuda)."""
-LATENCY_GPU = int(LATENCY_DEVICE == "cuda")
+LATENCY_GPU = int(LATENCY_DEVICE == "cuda") * JOBS_PER_GPU
+"""gpu resource of `relate latency`: a whole device (JOBS_PER_GPU slots) for `cuda`, so
+nothing else runs on the GPU it times."""
 CONDA_ENV = os.path.join(workflow.basedir, "environment.yml")
 """The conda environment of each job under --use-conda, with the suite's pinned packages."""
 

@@ -18,7 +18,7 @@ rule predict:
     resources:
         mem_mb=8000,
         runtime=60,
-        gpu=GPU_JOBS,
+        gpu=GPU_SHARED,
     params:
         run_dir=subpath(input.model, parent=True),
         device=config["device"],

@@ -19,7 +19,7 @@ rule train:
     resources:
         mem_mb=8000,
         runtime=600,
-        gpu=GPU_JOBS,
+        gpu=GPU_SHARED,
     params:
         out=subpath(output[0], parent=True),
         args=train_args,
@@ -47,7 +47,7 @@ rule train_bridge:
     resources:
         mem_mb=8000,
         runtime=120,
-        gpu=GPU_JOBS,
+        gpu=GPU_SHARED,
     params:
         out=subpath(output[0], parent=True),
         epochs=config["bridge_epochs"],
