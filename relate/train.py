@@ -58,6 +58,7 @@ from relate.data.layout import (
 from relate.data.registry import DatasetInfo, get_dataset
 from relate.data.validate import validate_dataset
 from relate.errors import DataError, RelateError
+from relate.fast_path import BlockCache, compile_model, make_adam
 from relate.provenance import provenance
 from relate.run_lock import locked_run_dir
 from relate.seeding import capture_rng_state, epoch_generator, restore_rng_state, seed_everything
@@ -117,6 +118,10 @@ class TrainRequest:
     """``--variant flow``: train the teacher a distilled variant (with ``preset`` and
     ``relate_options``) needs: its architecture, under the RELATE schedule (D8 of
     docs/decisions.md)."""
+    fast: bool = False
+    """Opt-in fast path (:mod:`relate.fast_path`): features kept in memory, fused Adam."""
+    compile: bool = False
+    """Opt-in ``torch.compile`` of the model's forward (:mod:`relate.fast_path`)."""
 
 
 # --- inputs (shared with relate.predict) ------------------------------------------------------
@@ -284,8 +289,19 @@ def resolved_config(
         "variant": variant.as_dict(),
         "seed": request.seed,
         "training": dataclasses.asdict(training),
-        "invocation": {"out": str(request.out), "device": request.device},
+        "invocation": _invocation(request),
     }
+
+
+def _invocation(request: TrainRequest) -> dict[str, Any]:
+    """How the run was executed (not compared on resumption); the fast-path options only
+    when set, so that default runs keep their config.json unchanged."""
+    invocation: dict[str, Any] = {"out": str(request.out), "device": request.device}
+    if request.fast:
+        invocation["fast"] = True
+    if request.compile:
+        invocation["compile"] = True
+    return invocation
 
 
 def compared(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -416,6 +432,8 @@ class Fit:
     device: torch.device
     teacher: torch.nn.Module | None = None
     """Distilled variants: the frozen teacher (eval, no gradients, not in the optimiser)."""
+    cache: BlockCache | None = None
+    """Fast path: the videos' tensors, kept after their first (checked) read."""
 
 
 def plan_run(request: TrainRequest) -> RunPlan:
@@ -512,7 +530,9 @@ def _train_locked(request: TrainRequest, plan: RunPlan, device: torch.device) ->
         if teacher is None
         else [p for p in model.parameters() if p.requires_grad]
     )
-    optimizer = torch.optim.Adam(params, lr=training.lr, weight_decay=training.weight_decay)
+    optimizer = make_adam(params, training.lr, training.weight_decay, request.fast)
+    if request.compile:
+        compile_model(model)
     scheduler = None
     if training.scheduler == "plateau":
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
@@ -522,6 +542,8 @@ def _train_locked(request: TrainRequest, plan: RunPlan, device: torch.device) ->
             patience=training.plateau_patience,
         )
     fit = Fit(model, optimizer, scheduler, videos, device, teacher)
+    if request.fast:
+        fit.cache = BlockCache()
     history: list[dict[str, Any]] = []
     start = 0
     if (out / CHECKPOINT_FILE).exists():
@@ -581,12 +603,22 @@ def _train_epoch(fit: Fit, plan: RunPlan, seed: int, epoch: int, bar: tqdm) -> d
         fit.optimizer.zero_grad(set_to_none=True)
         for index in group:
             video = fit.videos[int(index)]
-            block = read_block(
-                video.feature_path, plan.variant, video.frames, plan.dataset.sample_rate
-            )
-            x = torch.from_numpy(block).unsqueeze(0).to(fit.device)  # (1, D, T')
-            target = torch.from_numpy(video.targets).unsqueeze(0).to(fit.device)  # (1, T')
-            mask = torch.ones(1, 1, x.shape[-1], device=fit.device)  # (1, 1, T')
+            if fit.cache is not None:  # fast path: read and checked in the first epoch only
+                x, target, mask = fit.cache.get(
+                    int(index),
+                    lambda v=video: read_block(
+                        v.feature_path, plan.variant, v.frames, plan.dataset.sample_rate
+                    ),
+                    video.targets,
+                    fit.device,
+                )
+            else:
+                block = read_block(
+                    video.feature_path, plan.variant, video.frames, plan.dataset.sample_rate
+                )
+                x = torch.from_numpy(block).unsqueeze(0).to(fit.device)  # (1, D, T')
+                target = torch.from_numpy(video.targets).unsqueeze(0).to(fit.device)  # (1, T')
+                mask = torch.ones(1, 1, x.shape[-1], device=fit.device)  # (1, 1, T')
             if fit.teacher is None:
                 terms = fit.model.loss(fit.model(x, mask), target, mask)
             else:

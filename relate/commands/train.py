@@ -109,6 +109,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "pr_confidence=raw, schedule=segmenter_official, ...; `relate options` lists all); "
         "repeatable",
     )
+    parser.add_argument(
+        "--fast",
+        action="store_true",
+        help="opt-in fast path: features kept in memory after the first epoch, fused Adam "
+        "(deterministic, but not bit-identical to the default; docs/training.md)",
+    )
+    parser.add_argument(
+        "--compile",
+        action="store_true",
+        help="opt-in torch.compile of the model's forward (slow start-up; docs/training.md)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -158,6 +169,8 @@ def run(args: argparse.Namespace) -> int:
         preset=getattr(args, "preset", None),
         bridge=getattr(args, "bridge", None),
         teacher_for=getattr(args, "teacher_for", None),
+        fast=getattr(args, "fast", False),
+        compile=getattr(args, "compile", False),
     )
     weights = train(request)
     print(f"{weights}: {args.segmenter}/{args.variant}, split {args.split}, seed {args.seed}")
