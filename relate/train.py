@@ -353,6 +353,14 @@ def check_run_dir(out: Path, config: Mapping[str, Any]) -> None:
             path,
             f"run folder holds a different configuration ({shown}); use another --out or delete it",
         )
+    if (out / CHECKPOINT_FILE).exists():
+        started = bool((existing.get("invocation") or {}).get("fast"))
+        if started != bool((config.get("invocation") or {}).get("fast")):
+            raise DataError(
+                path,
+                f"the run was started with{'' if started else 'out'} --fast; resume it the same "
+                "way (fused and plain Adam give different bytes)",
+            )
 
 
 # --- devices and schedules --------------------------------------------------------------------

@@ -64,3 +64,36 @@ def test_fast_path_resumes_a_fast_run(synth: Path, tmp_path: Path) -> None:
     before = (run / "model.pt").read_bytes()
     train(synth, run, "--fast")
     assert (run / "model.pt").read_bytes() == before
+
+
+@pytest.mark.parametrize("started_fast", [True, False])
+def test_resume_must_keep_the_fast_option(
+    synth: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, started_fast: bool
+) -> None:
+    """A run interrupted after epoch 1 resumes only with the option it started with."""
+    import relate.train
+
+    real_epoch = relate.train._train_epoch
+    calls = []
+
+    def epoch_that_diverges(*args, **kwargs):
+        calls.append(1)
+        losses = real_epoch(*args, **kwargs)
+        return {**losses, "total": float("nan")} if len(calls) == 2 else losses
+
+    run = tmp_path / "run"
+    args = [
+        "train", "--data", str(synth), "--dataset", "synthetic", "--split", "1",
+        "--segmenter", "mstcn", "--variant", "two_stream", "--seed", "0", "--out", str(run),
+        "--epochs", "2", *TINY_MODEL,
+    ]  # fmt: skip
+    first = [*args, "--fast"] if started_fast else args
+    monkeypatch.setattr(relate.train, "_train_epoch", epoch_that_diverges)
+    assert main(first) == 2 and (run / "checkpoint.pt").is_file()
+    monkeypatch.setattr(relate.train, "_train_epoch", real_epoch)
+    capsys.readouterr()
+    other = args if started_fast else [*args, "--fast"]
+    assert main(other) == 2
+    error = capsys.readouterr().err
+    assert "resume it the same way" in error and str(run / "config.json") in error
+    assert main(first) == 0 and (run / "model.pt").is_file()
