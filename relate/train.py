@@ -65,7 +65,7 @@ from relate.seeding import capture_rng_state, epoch_generator, restore_rng_state
 from relate.segmenters import Segmenter, TrainingDefaults
 from relate.train_distilled import (
     build_distilled_model,
-    distilled_loss,
+    distilled_output_and_loss,
     is_distilled,
     load_teacher,
     plan_distilled,
@@ -570,7 +570,7 @@ def _train_locked(request: TrainRequest, plan: RunPlan, device: torch.device) ->
                 for group in optimizer.param_groups:
                     group["lr"] = lr
             used_lr = optimizer.param_groups[0]["lr"]
-            losses = _train_epoch(fit, plan, request.seed, epoch, bar)
+            losses, train_acc = _train_epoch(fit, plan, request.seed, epoch, bar)
             bad = sorted(k for k, v in losses.items() if not math.isfinite(v))
             if bad:
                 raise DataError(
@@ -581,7 +581,15 @@ def _train_locked(request: TrainRequest, plan: RunPlan, device: torch.device) ->
             if scheduler is not None:
                 scheduler.step(losses["total"])
             seconds = round(time.perf_counter() - began, 3)
-            history.append({"epoch": epoch + 1, "loss": losses, "lr": used_lr, "seconds": seconds})
+            history.append(
+                {
+                    "epoch": epoch + 1,
+                    "loss": losses,
+                    "lr": used_lr,
+                    "seconds": seconds,
+                    "train_acc": round(train_acc, 4),
+                }
+            )
             save_checkpoint(
                 out / CHECKPOINT_FILE, epoch=epoch + 1, config=compared(plan.config), model=model,
                 optimizer=optimizer, scheduler=scheduler, rng=capture_rng_state(), history=history,
@@ -600,12 +608,16 @@ def _train_locked(request: TrainRequest, plan: RunPlan, device: torch.device) ->
     return out / WEIGHTS_FILE
 
 
-def _train_epoch(fit: Fit, plan: RunPlan, seed: int, epoch: int, bar: tqdm) -> dict[str, float]:
-    """One pass over the videos in the epoch's order; each loss term summed over videos."""
+def _train_epoch(
+    fit: Fit, plan: RunPlan, seed: int, epoch: int, bar: tqdm
+) -> tuple[dict[str, float], float]:
+    """One pass over the videos in the epoch's order: each loss term summed over videos, and
+    the training-set frame accuracy (%) of the predictions made while training."""
     fit.model.train()
     batch_size = plan.training.batch_size
     order = epoch_generator(seed, epoch).permutation(len(fit.videos))
     sums: dict[str, float] = {}
+    correct = frames = 0
     for first in range(0, len(order), batch_size):
         group = order[first : first + batch_size]
         fit.optimizer.zero_grad(set_to_none=True)
@@ -628,17 +640,33 @@ def _train_epoch(fit: Fit, plan: RunPlan, seed: int, epoch: int, bar: tqdm) -> d
                 target = torch.from_numpy(video.targets).unsqueeze(0).to(fit.device)  # (1, T')
                 mask = torch.ones(1, 1, x.shape[-1], device=fit.device)  # (1, 1, T')
             if fit.teacher is None:
-                terms = fit.model.loss(fit.model(x, mask), target, mask)
+                output = fit.model(x, mask)
+                terms = fit.model.loss(output, target, mask)
             else:
-                terms = _distilled_loss(fit, x, target, mask)
+                output, terms = _distilled_loss(fit, x, target, mask)
             (terms["total"] / len(group)).backward()  # mean over the videos of the step
             for key, value in terms.items():
                 sums[key] = sums.get(key, 0.0) + float(value.detach())
+            hits, counted = frame_hits(fit.model, output, target)
+            correct += hits
+            frames += counted
             bar.update(1)
         if plan.training.clip_grad_norm is not None:
             torch.nn.utils.clip_grad_norm_(fit.model.parameters(), plan.training.clip_grad_norm)
         fit.optimizer.step()
-    return sums
+    return sums, 100.0 * correct / max(frames, 1)
+
+
+@torch.no_grad()
+def frame_hits(model: torch.nn.Module, output: Any, target: torch.Tensor) -> tuple[int, int]:
+    """(correct, counted) frames of the training-mode prediction against target (1, T');
+    RELATE is scored on its joint head, frames labelled -100 are not counted."""
+    probs = model.probabilities(output)  # type: ignore[operator]
+    if isinstance(probs, dict):
+        probs = probs["joint"]
+    valid = target != -100
+    hits = (probs.argmax(dim=1) == target) & valid
+    return int(hits.sum()), int(valid.sum())
 
 
 def _resume(path: Path, config: Mapping[str, Any], fit: Fit) -> tuple[list[dict[str, Any]], int]:
@@ -697,7 +725,8 @@ def _record_provenance(out: Path, device: torch.device, start_epoch: int) -> Non
 
 def _distilled_loss(
     fit: Fit, x: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
-) -> dict[str, torch.Tensor]:
-    """Loss terms of a distilled variant for one (1, 2048, T') block (teacher on flow rows)."""
+) -> tuple[Any, dict[str, torch.Tensor]]:
+    """Output and loss terms of a distilled variant for one (1, 2048, T') block (teacher on
+    the flow rows)."""
     assert fit.teacher is not None
-    return distilled_loss(fit.model, fit.teacher, x, target, mask)
+    return distilled_output_and_loss(fit.model, fit.teacher, x, target, mask)

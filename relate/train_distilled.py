@@ -457,15 +457,28 @@ def distilled_loss(
 ) -> dict[str, torch.Tensor]:
     """Loss terms for one (1, 2048, T') block: RGB rows to the model, flow rows to the frozen
     teacher (and to a joint bridge's MSE)."""
+    return distilled_output_and_loss(model, teacher, x, target, mask)[1]
+
+
+def distilled_output_and_loss(
+    model: torch.nn.Module,
+    teacher: Segmenter,
+    x: torch.Tensor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
+) -> tuple[Any, dict[str, torch.Tensor]]:
+    """The model's output on the RGB rows of a (1, 2048, T') block and its loss terms."""
     x_rgb = x[:, RGB_ROWS]
     x_flow = x[:, FLOW_ROWS]
     with torch.no_grad():
         teacher_output = teacher(x_flow, mask)
     bridge = getattr(getattr(model, "spec", None), "bridge", "none")
-    return model.loss(  # type: ignore[operator]
-        model(x_rgb, mask),
+    output = model(x_rgb, mask)
+    terms = model.loss(  # type: ignore[operator]
+        output,
         target,
         mask,
         teacher_output=teacher_output,
         x_flow=x_flow if bridge == "joint" else None,
     )
+    return output, terms

@@ -87,11 +87,11 @@ def test_non_finite_loss_stops_training(
     calls = []
 
     def epoch_that_diverges(*args, **kwargs):
-        losses = real_epoch(*args, **kwargs)
+        losses, accuracy = real_epoch(*args, **kwargs)
         calls.append(1)
         if len(calls) == 2:
             losses = {**losses, "total": bad}
-        return losses
+        return losses, accuracy
 
     monkeypatch.setattr(relate.train, "_train_epoch", epoch_that_diverges)
     out = tmp_path / "run"
