@@ -146,6 +146,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="TITLE=TARGET",
         help="replace the default link list (repeatable)",
     )
+    card.add_argument(
+        "--trivial",
+        type=Path,
+        nargs="+",
+        default=None,
+        metavar="FILE.json",
+        help="`relate evaluate` outputs of the trivial predictors; their majority-* files "
+        "give the floor of the sanity block that opens the page",
+    )
+    card.add_argument(
+        "--sanity-margins",
+        type=float,
+        nargs=2,
+        default=(20.0, 10.0),
+        metavar=("OVER_MAJORITY", "TWO_STREAM_OVER_RGB"),
+        help="F1@50 points the sanity block asks for (default: 20 10)",
+    )
     card.add_argument("--out", type=Path, required=True, help="Markdown output (reports/index.md)")
     card.set_defaults(handler=run_scorecard)
 
@@ -183,6 +200,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     fig4.add_argument("--out", type=Path, required=True, help="PNG output")
     fig4.set_defaults(handler=run_fig4)
+
+    curves = kinds.add_parser(
+        "curves", help="learning curves: training loss and frame accuracy per epoch"
+    )
+    curves.add_argument(
+        "--runs", type=Path, nargs="+", required=True, metavar="RUN_DIR", help="run folders"
+    )
+    curves.add_argument("--caption", default="", help="figure caption (names the data)")
+    curves.add_argument("--out", type=Path, required=True, help="PNG output")
+    curves.set_defaults(handler=run_curves)
 
 
 def run_table(args: argparse.Namespace) -> int:
@@ -229,7 +256,16 @@ def run_scorecard(args: argparse.Namespace) -> int:
             if not eq or not title or not target:
                 raise RelateError(f"--link {item!r}: expected TITLE=TARGET")
             links.append((title, target))
-    text = scorecard(frame, latency, args.convention, args.preset, _dataset_from(args), links)
+    majority = None
+    if args.trivial:
+        from relate.reports.scorecard.sanity import SanityMargins, majority_f1
+
+        majority = majority_f1(args.trivial)
+    margins = SanityMargins(*args.sanity_margins) if args.trivial else None
+    text = scorecard(
+        frame, latency, args.convention, args.preset, _dataset_from(args), links,
+        majority=majority, **({"margins": margins} if margins else {}),
+    )  # fmt: skip
     io.write_text(args.out, text)
     verdicts = [line for line in text.splitlines() if line.startswith("- ") and " hold, " in line]
     print(f"{args.out}: {verdicts[0][2:] if verdicts else 'written'}")
@@ -262,4 +298,12 @@ def run_fig4(args: argparse.Namespace) -> int:
         args.dataset,
     )
     print(f"{args.out}: Fig. 4 of {video!r}, bars: {', '.join(bars)}")
+    return 0
+
+
+def run_curves(args: argparse.Namespace) -> int:
+    from relate.reports.curves import learning_curves
+
+    learning_curves(args.runs, args.out, args.caption)
+    print(f"{args.out}: learning curves of {len(args.runs)} run(s)")
     return 0

@@ -14,7 +14,8 @@ from relate.presets import DISTILLED, OPTION_NAMES, PRESETS, preset_options
 from relate.provenance import git_commit
 from relate.reports.scorecard.catalogue import claims
 from relate.reports.scorecard.evidence import FAILS, HOLDS, NOT_RUN
-from relate.reports.tables import data_source_line
+from relate.reports.scorecard.sanity import DEFAULT_MARGINS, SanityMargins, sanity_lines
+from relate.reports.tables import DATASET_TITLES, data_source_line
 
 DEFAULT_LINKS: tuple[tuple[str, str], ...] = (
     ("Table 1: performance comparison", "table1.md"),
@@ -114,8 +115,11 @@ def scorecard(
     preset: str = "release",
     dataset_from: Mapping[str, str] | None = None,
     links: Sequence[tuple[str, str]] = DEFAULT_LINKS,
+    majority: Mapping[str, float] | None = None,
+    margins: SanityMargins = DEFAULT_MARGINS,
 ) -> str:
-    """reports/index.md: the claim verdicts, the interpretations in use and the links."""
+    """reports/index.md: the sanity block (when ``majority`` F1@50 per run dataset is
+    given), the claim verdicts, the interpretations in use and the links."""
     checked = claims(frame, latency, convention, preset, dataset_from)
     counts = {v: sum(c.verdict == v for c in checked) for v in (HOLDS, FAILS, NOT_RUN)}
     seeds = ",".join(map(str, sorted(set(frame["seed"])))) if not frame.empty else "-"
@@ -129,12 +133,17 @@ def scorecard(
         f"- {counts[HOLDS]} hold, {counts[FAILS]} do not hold, {counts[NOT_RUN]} not run.",
         f"- Commit: {git_commit()}; written {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
         "",
-        "## Claims",
-        "",
     ]
+    stands_in = {p: r for p, r in (dataset_from or {}).items() if p != r}
+    if majority is not None:
+        lines += sanity_lines(frame, majority, margins, stands_in)
+    lines += ["## Claims", ""]
     for claim in checked:
         lines.append(f"- **{claim.verdict}**: {claim.text} ({claim.where}). `{claim.key}`")
         lines += [f"    - {line}" for line in claim.evidence]
+        used = _stand_ins_of(claim, stands_in)
+        if used:
+            lines.append(f"    - Data: {used}")
         if claim.note:
             lines.append(f"    - Note: {claim.note}")
     lines.append("")
@@ -143,3 +152,16 @@ def scorecard(
     lines += [f"- [{title}]({target})" for title, target in links]
     lines.append("")
     return "\n".join(lines)
+
+
+def _stand_ins_of(claim: Any, stands_in: Mapping[str, str]) -> str:
+    """ "GTEA from `synthetic_gtea`, ..." for the paper datasets a claim's text or evidence
+    names (every stand-in when it names none); empty without stand-ins."""
+    if not stands_in:
+        return ""
+    text = " ".join([claim.text, claim.where, *claim.evidence]).lower()
+    named = [p for p in stands_in if p in text or DATASET_TITLES.get(p, p).lower() in text]
+    chosen = named or list(stands_in)
+    return "; ".join(
+        f"{DATASET_TITLES.get(p, p)} cells from `{stands_in[p]}`" for p in sorted(chosen)
+    )
