@@ -4,6 +4,8 @@ Facts from the official MS-TCN code (see docs/datasets.md): GTEA and Breakfast f
 are at 15 fps and used at rate 1; 50Salads features are at 30 fps and subsampled by 2 for
 training. Under the standard protocol only GTEA's ``background`` is dropped from Edit and
 F1; 50Salads' action_start/action_end and Breakfast's SIL are ordinary classes.
+Each ``synthetic_<name>`` row repeats the row of the paper dataset it stands in for
+(``relate synth --like <name>`` generates it; docs/synthetic.md).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class DatasetInfo:
         background: labels dropped from Edit and F1 under the standard protocol.
         release_background: the single label the RELATE release drops (its own convention).
         synthetic: True for generated data; every output made from it says so.
+        stands_in_for: the paper dataset a synthetic dataset is shaped like (its classes,
+            splits, rates and label conventions; ``relate synth --like``), else None.
     """
 
     name: str
@@ -43,6 +47,7 @@ class DatasetInfo:
     background: tuple[str, ...]
     release_background: str | None
     synthetic: bool = False
+    stands_in_for: str | None = None
 
     def default_root(self, data_dir: str | Path = "data") -> Path:
         """Default dataset folder: ``{data_dir}/{name}``."""
@@ -57,6 +62,15 @@ DATASETS: Mapping[str, DatasetInfo] = MappingProxyType(
         "synthetic": DatasetInfo(
             "synthetic", 15.0, 1, 4, 11, ("background",), "background", synthetic=True
         ),
+        "synthetic_gtea": DatasetInfo(
+            "synthetic_gtea", 15.0, 1, 4, 11, ("background",), "background", True, "gtea"
+        ),
+        "synthetic_50salads": DatasetInfo(
+            "synthetic_50salads", 30.0, 2, 5, 19, (), None, True, "50salads"
+        ),
+        "synthetic_breakfast": DatasetInfo(
+            "synthetic_breakfast", 15.0, 1, 4, 48, (), "SIL", True, "breakfast"
+        ),
     }
 )
 
@@ -68,3 +82,10 @@ def get_dataset(name: str) -> DatasetInfo:
     except KeyError:
         known = ", ".join(sorted(DATASETS))
         raise KeyError(f"unknown dataset {name!r}; known: {known}") from None
+
+
+def recipe_dataset(name: str) -> str:
+    """The dataset whose official settings (learning rates, FACT's tables, ...) runs on
+    ``name`` use: the paper dataset a synthetic stand-in is shaped like, else ``name``."""
+    info = get_dataset(name)
+    return info.stands_in_for or info.name
