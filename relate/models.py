@@ -219,11 +219,13 @@ class RelateSpec:
     def feature_dim(self) -> int:
         """d: width of each stage's features (MS-TCN/ASFormer ``num_f_maps``, FACT ``f_dim``)."""
         if self.segmenter == "fact":
+            from relate.data.registry import DATASETS, recipe_dataset
             from relate.segmenters.fact import CONFIGS
 
-            if self.dataset not in CONFIGS:
+            dataset = recipe_dataset(self.dataset) if self.dataset in DATASETS else self.dataset
+            if dataset not in CONFIGS:
                 raise KeyError(f"no FACT config for {self.dataset!r}; known: {', '.join(CONFIGS)}")
-            return int(self.segmenter_options.get("f_dim", CONFIGS[self.dataset].f_dim))
+            return int(self.segmenter_options.get("f_dim", CONFIGS[dataset].f_dim))
         return int(self.segmenter_options.get("num_f_maps", 64))
 
     def fusion_kwargs(self) -> dict[str, Any]:

@@ -119,6 +119,12 @@ def _cell_problem(config: Mapping[str, Any]) -> Problem | None:
             if segmenter not in SEGMENTERS:
                 known = ", ".join(SEGMENTERS)
                 return where + (1,), f"unknown segmenter {segmenter!r} (known: {known})"
+        for segmenter, narrowed in experiment.get("rows_for", {}).items():
+            for index, row in enumerate(narrowed):
+                if row not in experiment["rows"]:
+                    return ("experiments", name, "rows_for", segmenter, index), (
+                        f"row {row!r} is not among the experiment's rows"
+                    )
         for index, row in enumerate(experiment["rows"]):
             where = ("experiments", name, "rows", index)
             try:
@@ -160,11 +166,14 @@ def name_problem(
                 return ("splits", dataset, index), (
                     f"split {split} is beyond {dataset}'s {n_splits} splits"
                 )
-    low, high = config["data"]["synthetic_frames"]
-    if low > high:
-        return ("data", "synthetic_frames"), (
-            f"shortest {low} is longer than longest {high} (write [min, max])"
-        )
+    for paper, size in config["data"].get("synthetic_sizes", {}).items():
+        n_splits = get_dataset(paper).n_splits
+        videos = size.get("videos")
+        if videos is not None and videos % n_splits:
+            return ("data", "synthetic_sizes", paper, "videos"), (
+                f"{videos} is not a multiple of {paper}'s {n_splits} splits (one subject "
+                "per split, each with the same number of videos)"
+            )
     fig4 = config["experiments"]["fig4"]
     dataset = run_dataset(fig4["cells"][0][0])
     if fig4["split"] not in splits(dataset):

@@ -103,9 +103,13 @@ def test_demo_config_plans_every_report(tmp_path: Path) -> None:
         "video_dataset",
         "trivial_predict",
         "sanity",
+        "learning_curves",
     ):
         assert counts.get(rule, 0) >= 1, (rule, counts)
     assert counts["table"] == 4
+    # every paper dataset from its own stand-in, each with every segmenter in Table 1
+    assert counts["synth_dataset"] == 3
+    assert "synthetic_50salads/split1/fact/rgb" in result.stdout
 
 
 def test_config_schema_rejects_unknown_keys(tmp_path: Path) -> None:
@@ -129,6 +133,7 @@ REPORTS = (
     "fig4_qualitative.png",
     "index.md",
     "sanity.md",
+    "learning_curves.png",
 )
 
 
@@ -147,6 +152,12 @@ def test_smoke_config_runs_end_to_end_and_rerun_does_nothing(tmp_path: Path) -> 
     assert (reports / "table1.csv").exists()
     index = (reports / "index.md").read_text()
     assert "holds" in index or "does not hold" in index
+    # the sanity block (smoke margins 10 10, config/smoke.yaml): Table 1's GTEA cell is the
+    # one with both rgb and two_stream; it must have learned
+    head = index.split("## Claims", 1)[0]
+    assert "SYNTHETIC" in head.splitlines()[2]
+    cell = next(line for line in head.splitlines() if line.startswith("| synthetic_gtea"))
+    assert cell.rstrip(" |").endswith("**PASS**"), cell
     metrics = list((tmp_path / "results/smoke/metrics").rglob("*.json"))
     assert metrics and all("metrics" in json.loads(p.read_text()) for p in metrics)
     features = tmp_path / "results/smoke/data/synthetic_videos_features/features"

@@ -126,8 +126,9 @@ def generate_dataset(
 
     Layout: ``features/{video}.npy`` (2048, T) float32, ``groundTruth/{video}.txt``,
     ``splits/{train,test}.split{k}.bundle`` (test = subject k, train = the others),
-    ``mapping.txt`` (background last) and ``info.json`` (seed, config, grammar, motion
-    pairs, and per video its subject, activity and misaligned bursts).
+    ``mapping.txt`` (background last, or first with ``background_first``) and ``info.json``
+    (seed, config, grammar, motion pairs, and per video its subject, activity and misaligned
+    bursts).
     ``extra_info`` adds keys to ``info.json`` (the shaped datasets record their targets).
     An existing ``out`` is replaced only once the new dataset is complete, and only if it
     is empty or an earlier synthetic dataset (else :class:`DataError`).
@@ -172,7 +173,7 @@ def generate_dataset(
                 text = "".join(f"{v}.txt\n" for v in videos)
                 (tmp / "splits" / f"{kind}.split{k}.bundle").write_text(text, encoding="utf-8")
 
-        mapping = "".join(f"{i} {name}\n" for i, name in enumerate(names))
+        mapping = "".join(f"{i} {name}\n" for i, name in enumerate(mapping_order(config, names)))
         (tmp / "mapping.txt").write_text(mapping, encoding="utf-8")
         info = _info(config, world, seed, videos_info)
         info.update(extra_info or {})
@@ -212,3 +213,11 @@ def read_info(root: Path) -> dict | None:
     if not path.is_file():
         return None
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def mapping_order(config: SynthConfig, names: tuple[str, ...]) -> tuple[str, ...]:
+    """Class names in mapping.txt id order: the generator's order (background last), or the
+    background first when ``config.background_first``."""
+    if not config.background_first or config.background_name is None:
+        return names
+    return (config.background_name, *(n for n in names if n != config.background_name))

@@ -129,6 +129,9 @@ class SynthConfig:
     # --- shape (defaults: the default dataset) -------------------------------------------
     background_name: str | None = BACKGROUND
     """Name of the background class (Breakfast: ``SIL``); None = no background class."""
+    background_first: bool = False
+    """Write the background class as id 0 of mapping.txt (Breakfast's SIL; FACT's Breakfast
+    recipe names class 0 as background), else as the last id (GTEA)."""
     boundary_names: tuple[str, ...] = ()
     """Two classes that open and close every video (50Salads: action_start, action_end)."""
     n_unpaired: int = 0
@@ -248,6 +251,7 @@ class SynthConfig:
 
 SHAPE_FIELDS = (
     "background_name",
+    "background_first",
     "boundary_names",
     "n_unpaired",
     "unpaired_per_activity",

@@ -122,6 +122,7 @@ SHAPES: Mapping[str, Shape] = {
         mean_frames=320,
         recipe={
             "n_motion_pairs": 18, "n_unpaired": 11, "background_name": "SIL",
+            "background_first": True,
             "pairs_per_activity": (1, 3), "unpaired_per_activity": (0, 2), "grammar": "covering",
             "optional_step_prob": 0.0, "gap_prob": 0.0, "gap_median": 11.5, "gap_sigma": 0.6,
             "duration_median_range": (15.0, 300.0), "duration_sigma": 0.7,

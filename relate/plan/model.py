@@ -104,13 +104,16 @@ def run_options(run: str) -> dict[str, str]:
 
 
 def train_epochs(config: Mapping[str, Any], dataset: str, segmenter: str, run: str) -> int:
-    """Epochs of a ``train`` job: the config's ``epochs``, ``train.epochs=`` in the run's
-    options, else the recipe the run trains under."""
+    """Epochs of a ``train`` job: ``train.epochs=`` in the run's options, the config's
+    ``epochs`` (one number, or one per segmenter), else the recipe the run trains under."""
     options = run_options(run)
     if "train.epochs" in options:
         return int(options["train.epochs"])
-    if config.get("epochs") is not None:
-        return int(config["epochs"])
+    epochs = config.get("epochs")
+    if isinstance(epochs, Mapping):
+        epochs = epochs.get(segmenter)
+    if epochs is not None:
+        return int(epochs)
     from relate import segmenters
 
     variant = run_variant(run)

@@ -7,8 +7,8 @@ GTEA, 50Salads and Breakfast; 28, 50 and 1712 videos): the mean is the total num
 labelled frames divided by the number of videos, at the feature frame rate and before the
 dataset's sample rate. The planner applies ``sample_rate`` itself (50Salads: every 2nd frame).
 
-The synthetic dataset's sizes come from the config (``data.synthetic_videos``,
-``data.synthetic_frames``): see :func:`dataset_stats`.
+The synthetic datasets' sizes come from the workflow config (``data.synthetic_sizes``, else
+each shape's default size): see :func:`dataset_stats`.
 """
 
 from __future__ import annotations
@@ -58,15 +58,28 @@ REAL_STATS: Mapping[str, tuple[float, tuple[int, ...], tuple[int, ...]]] = {
 
 
 def dataset_stats(name: str, config: Mapping[str, Any] | None = None) -> DatasetStats:
-    """Sizes of dataset ``name``; the synthetic dataset's from the workflow config's
-    ``data.synthetic_videos`` and ``data.synthetic_frames`` (its splits are leave-one-
-    subject-out over ``n_splits`` subjects, video i in subject i mod n_splits)."""
+    """Sizes of dataset ``name``; a synthetic stand-in's from the workflow config's
+    ``data.synthetic_sizes`` (else its shape's default size; splits are leave-one-subject-out
+    with equal subjects); the plain ``synthetic`` dataset's from ``data.synthetic_videos`` and
+    ``data.synthetic_frames`` (video i in subject i mod n_splits)."""
     try:
         info = get_dataset(name)
     except KeyError as error:
         raise RelateError(str(error.args[0])) from None
     if name in REAL_STATS:
         mean, train, test = REAL_STATS[name]
+        return DatasetStats(mean, train, test, info.sample_rate)
+    if info.stands_in_for is not None:
+        from relate.data.synthetic_shapes import shape_config
+
+        data = (config or {}).get("data", {}) or {}
+        size = (data.get("synthetic_sizes") or {}).get(info.stands_in_for, {})
+        synth = shape_config(
+            info.stands_in_for, n_videos=size.get("videos"), mean_frames=size.get("mean_frames")
+        )
+        test = (synth.n_videos // synth.n_splits,) * synth.n_splits
+        train = tuple(synth.n_videos - n for n in test)
+        mean = (synth.min_frames + synth.max_frames) / 2
         return DatasetStats(mean, train, test, info.sample_rate)
     if info.synthetic:
         data = (config or {}).get("data", {}) or {}

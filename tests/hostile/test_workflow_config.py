@@ -195,17 +195,24 @@ CASES: list[tuple[str, Mutation, tuple[str, ...], str, tuple[str, ...]]] = [
     ("fig3-row-without-latency", _row("fig3", "kd"), (), "experiments.fig3.rows[0]", ("latency",)),
     (
         "split-beyond-dataset",
-        _set("splits", {"synthetic": [5]}),
+        _set("splits", {"synthetic_gtea": [5]}),
         (),
-        "splits.synthetic[0]",
+        "splits.synthetic_gtea[0]",
         ("split 5", "4 splits"),
     ),
     (
-        "frames-min-above-max",
-        _set("data.synthetic_frames", [400, 300]),
+        "videos-not-a-multiple-of-the-splits",
+        _set("data.synthetic_sizes", {"gtea": {"videos": 10}}),
         (),
-        "data.synthetic_frames",
-        ("400", "300"),
+        "data.synthetic_sizes.gtea.videos",
+        ("10", "4 splits"),
+    ),
+    (
+        "rows-for-outside-rows",
+        _set("experiments.table1.rows_for", {"mstcn": ["kd"]}),
+        (),
+        "experiments.table1.rows_for.mstcn[0]",
+        ("'kd'", "not among"),
     ),
     (
         "fig4-split-not-run",
@@ -271,7 +278,7 @@ def test_jobs_run_the_venv_relate_without_it_on_path(tmp_path: Path) -> None:
             str(SMOKE),
             "--cores",
             "1",
-            "results/smoke/validated/synthetic.txt",
+            "results/smoke/validated/synthetic_gtea.txt",
         ],
         capture_output=True,
         text=True,
@@ -281,7 +288,7 @@ def test_jobs_run_the_venv_relate_without_it_on_path(tmp_path: Path) -> None:
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
-    assert (tmp_path / "results/smoke/validated/synthetic.txt").is_file()
+    assert (tmp_path / "results/smoke/validated/synthetic_gtea.txt").is_file()
 
 
 def test_missing_relate_is_one_line(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ envvars:
 
 
 wildcard_constraints:
-    dataset=r"[a-z0-9]+",
+    dataset=r"[a-z0-9_]+",
     split=r"\d+",
     seed=r"\d+",
     segmenter=r"mstcn|asformer|fact",

@@ -1,13 +1,15 @@
-# Data stage: the synthetic dataset (or downloaded real features) and its validation.
+# Data stage: the synthetic stand-ins (or downloaded real features) and their validation.
 
 
 rule synth_dataset:
     output:
-        directory(f"{RESULTS}/data/synthetic"),
+        directory(f"{RESULTS}/data/synthetic_{{paper}}"),
     log:
-        f"{RESULTS}/logs/synth_dataset.log",
+        f"{RESULTS}/logs/synth_dataset/{{paper}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/synth_dataset.tsv"
+        f"{RESULTS}/benchmarks/synth_dataset/{{paper}}.tsv"
+    wildcard_constraints:
+        paper=r"gtea|50salads|breakfast",
     conda:
         CONDA_ENV
     threads: 1
@@ -16,11 +18,10 @@ rule synth_dataset:
         runtime=10,
     params:
         seed=DATA["synthetic_seed"],
-        videos=DATA["synthetic_videos"],
-        frames=DATA["synthetic_frames"],
+        size=synthetic_size_args,
     shell:
-        "relate synth --out {output} --seed {params.seed} --videos {params.videos}"
-        " --min-frames {params.frames[0]} --max-frames {params.frames[1]} > {log} 2>&1"
+        "relate synth --out {output} --like {wildcards.paper} --seed {params.seed}"
+        " {params.size} > {log} 2>&1"
 
 
 rule validate_dataset:

@@ -55,14 +55,14 @@ rule evaluate:
 
 rule trivial_predict:
     input:
-        data=f"{RESULTS}/data/synthetic",
-        valid=f"{RESULTS}/validated/synthetic.txt",
+        data=data_dir_of,
+        valid=f"{RESULTS}/validated/{{dataset}}.txt",
     output:
-        directory(f"{RESULTS}/predictions/synthetic/split{{split}}/trivial/{{method}}-{{rows}}"),
+        directory(f"{RESULTS}/predictions/{{dataset}}/split{{split}}/trivial/{{method}}-{{rows}}"),
     log:
-        f"{RESULTS}/logs/trivial_predict/split{{split}}-{{method}}-{{rows}}.log",
+        f"{RESULTS}/logs/trivial_predict/{{dataset}}/split{{split}}-{{method}}-{{rows}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/trivial_predict/split{{split}}-{{method}}-{{rows}}.tsv"
+        f"{RESULTS}/benchmarks/trivial_predict/{{dataset}}/split{{split}}-{{method}}-{{rows}}.tsv"
     conda:
         CONDA_ENV
     threads: 1
@@ -76,14 +76,14 @@ rule trivial_predict:
 
 rule trivial_evaluate:
     input:
-        data=f"{RESULTS}/data/synthetic",
-        predictions=f"{RESULTS}/predictions/synthetic/split{{split}}/trivial/{{method}}-{{rows}}",
+        data=data_dir_of,
+        predictions=f"{RESULTS}/predictions/{{dataset}}/split{{split}}/trivial/{{method}}-{{rows}}",
     output:
-        f"{RESULTS}/metrics/synthetic/standard/split{{split}}/trivial/{{method}}-{{rows}}.json",
+        f"{RESULTS}/metrics/{{dataset}}/standard/split{{split}}/trivial/{{method}}-{{rows}}.json",
     log:
-        f"{RESULTS}/logs/trivial_evaluate/split{{split}}-{{method}}-{{rows}}.log",
+        f"{RESULTS}/logs/trivial_evaluate/{{dataset}}/split{{split}}-{{method}}-{{rows}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/trivial_evaluate/split{{split}}-{{method}}-{{rows}}.tsv"
+        f"{RESULTS}/benchmarks/trivial_evaluate/{{dataset}}/split{{split}}-{{method}}-{{rows}}.tsv"
     conda:
         CONDA_ENV
     threads: 1
@@ -91,6 +91,6 @@ rule trivial_evaluate:
         mem_mb=1000,
         runtime=10,
     shell:
-        "relate evaluate --data {input.data} --dataset synthetic --split {wildcards.split}"
+        "relate evaluate --data {input.data} --dataset {wildcards.dataset} --split {wildcards.split}"
         " --predictions {input.predictions} --label {wildcards.method}-{wildcards.rows}"
         " --out {output} > {log} 2>&1"

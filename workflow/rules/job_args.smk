@@ -43,8 +43,26 @@ def train_args(wildcards, input):
         args += ["--bridge", os.path.dirname(input.bridge)]
     for item in run_options(run):
         args += ["--option", item]
-    if config["epochs"] is not None:
-        args += ["--epochs", str(config["epochs"])]
+    epochs = segmenter_epochs(wildcards.segmenter)
+    if epochs is not None:
+        args += ["--epochs", str(epochs)]
+    return " ".join(args)
+
+
+def segmenter_epochs(segmenter):
+    """Configured epochs of a segmenter's runs (None: its recipe's official number)."""
+    epochs = config["epochs"]
+    return epochs.get(segmenter) if isinstance(epochs, dict) else epochs
+
+
+def synthetic_size_args(wildcards):
+    """`relate synth` size options of a paper dataset's stand-in (none: the shape's default)."""
+    size = DATA.get("synthetic_sizes", {}).get(wildcards.paper, {})
+    args = []
+    if "videos" in size:
+        args += ["--videos", str(size["videos"])]
+    if "mean_frames" in size:
+        args += ["--mean-frames", str(size["mean_frames"])]
     return " ".join(args)
 
 
@@ -68,12 +86,13 @@ def evaluate_label(wildcards):
 
 
 def trivial_metrics():
-    """Metrics JSONs of the sanity baselines (synthetic data only)."""
+    """Metrics JSONs of the sanity baselines on every run dataset (synthetic data only)."""
     if not SYNTHETIC:
         return []
     return [
-        f"{RESULTS}/metrics/synthetic/standard/split{split}/trivial/{predictor}.json"
-        for split in splits("synthetic")
+        f"{RESULTS}/metrics/{dataset}/standard/split{split}/trivial/{predictor}.json"
+        for dataset in run_datasets()
+        for split in splits(dataset)
         for predictor in config["trivial_predictors"]
     ]
 

@@ -1,13 +1,24 @@
 # The experiment matrix: paper cells and rows -> run datasets, splits and run ids.
 
-from relate.data.registry import get_dataset
+from relate.data.registry import DATASETS, get_dataset
 from relate.reports.paper_results import parse_row
 from relate.workflow_config import name_problem
 
 
 def run_dataset(dataset):
-    """The dataset a paper cell's runs use: itself, or `synthetic` standing in for it."""
-    return "synthetic" if SYNTHETIC else dataset
+    """The dataset a paper cell's runs use: itself, or its synthetic counterpart
+    (`synthetic_gtea` for gtea, ...) standing in for it."""
+    return f"synthetic_{dataset}" if SYNTHETIC else dataset
+
+
+def run_datasets():
+    """Every run dataset of the config's experiments, in first-use order."""
+    found = []
+    for experiment in EXPERIMENTS.values():
+        for dataset, _ in experiment["cells"]:
+            if run_dataset(dataset) not in found:
+                found.append(run_dataset(dataset))
+    return found
 
 
 def cells(experiment):
@@ -18,6 +29,12 @@ def cells(experiment):
         if pair not in seen:
             seen.append(pair)
     return seen
+
+
+def experiment_rows(experiment, segmenter):
+    """Rows of an experiment's cells of ``segmenter`` (``rows_for`` narrows ``rows``)."""
+    spec = EXPERIMENTS[experiment]
+    return spec.get("rows_for", {}).get(segmenter, spec["rows"])
 
 
 def splits(dataset):

@@ -2,8 +2,8 @@
 
 
 def data_dir(dataset):
-    if dataset == "synthetic":
-        return f"{RESULTS}/data/synthetic"
+    if dataset in DATASETS and DATASETS[dataset].synthetic:
+        return f"{RESULTS}/data/{dataset}"
     return f"{DATA.get('root', 'data')}/{dataset}"
 
 
@@ -35,7 +35,7 @@ def experiment_metrics(experiment, conventions=("standard",), presets=("release"
     return [
         metrics_path(dataset, convention, split, segmenter, row, preset, seed)
         for dataset, segmenter in cells(experiment)
-        for row in EXPERIMENTS[experiment]["rows"]
+        for row in experiment_rows(experiment, segmenter)
         for preset in presets
         for convention in conventions
         for split in splits(dataset)

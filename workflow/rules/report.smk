@@ -12,6 +12,7 @@ localrules:
     fig4,
     index,
     sanity,
+    learning_curves,
 
 
 rule table:
@@ -189,6 +190,7 @@ rule index:
     input:
         metrics=all_metrics(),
         latency=fig3_latency(None),
+        trivial=trivial_metrics(),
         reports=report_files(exclude_index=True),
     output:
         report(f"{REPORTS}/index.md", caption="../report/index.rst", category="Scorecard"),
@@ -204,8 +206,13 @@ rule index:
         runtime=10,
     params:
         stand_in=stand_in_flag(),
+        trivial=lambda wildcards, input: (
+            f"--trivial {' '.join(input.trivial)}" if input.trivial else ""
+        ),
+        margins=" ".join(str(m) for m in config["sanity_margins"]),
     shell:
         "relate report scorecard --metrics {input.metrics} --latency {input.latency}"
+        " {params.trivial} --sanity-margins {params.margins}"
         " {params.stand_in} --out {output} > {log} 2>&1"
 
 
@@ -226,4 +233,31 @@ rule sanity:
         runtime=5,
     shell:
         "relate summarize {input} --out {output}"
-        " --title 'Sanity baselines (trivial predictors) on the synthetic dataset' > {log} 2>&1"
+        " --title 'Sanity baselines (trivial predictors) on the synthetic datasets' > {log} 2>&1"
+
+
+rule learning_curves:
+    input:
+        curve_runs(),
+    output:
+        report(
+            f"{REPORTS}/learning_curves.png",
+            caption="../report/learning_curves.rst",
+            category="Figures",
+        ),
+    log:
+        f"{RESULTS}/logs/report/learning_curves.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/report/learning_curves.tsv"
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        runs=lambda wildcards, input: " ".join(os.path.dirname(path) for path in input),
+        caption=learning_curves_caption(),
+    shell:
+        "relate report curves --runs {params.runs} --caption '{params.caption}'"
+        " --out {output} > {log} 2>&1"

@@ -124,6 +124,7 @@ def report_files(exclude_index=False):
     ]
     if config["trivial_predictors"] and SYNTHETIC:
         files.append(f"{REPORTS}/sanity.md")
+    files.append(f"{REPORTS}/learning_curves.png")
     if config["video_pipeline"].get("enabled"):
         files.append(f"{RESULTS}/data/synthetic_videos_features")
     if not exclude_index:
@@ -132,5 +133,31 @@ def report_files(exclude_index=False):
 
 
 def stand_in_flag():
-    """Synthetic data stands in for every paper dataset: the reports must say so."""
-    return "--stand-in synthetic" if SYNTHETIC else ""
+    """Each paper dataset's synthetic counterpart stands in for it: the reports say so."""
+    if not SYNTHETIC:
+        return ""
+    return " ".join(
+        f"--dataset-from {paper}={run_dataset(paper)}"
+        for paper in ("gtea", "50salads", "breakfast")
+    )
+
+
+def learning_curves_caption():
+    """Caption naming the data of the learning curves."""
+    source = "synthetic stand-ins" if SYNTHETIC else "real features"
+    datasets = ", ".join(d for d, _ in cells("table1"))
+    return f"Learning curves of the Table 1 runs ({source}: {datasets}; seeds {SEEDS})"
+
+
+def curve_runs():
+    """Run folders (model.pt) of every trained run behind Table 1 (learning curves)."""
+    runs = []
+    for dataset, segmenter in cells("table1"):
+        for row in experiment_rows("table1", segmenter):
+            run = run_id(row)
+            for split in splits(dataset):
+                for seed in SEEDS:
+                    path = f"{run_dir(dataset, split, segmenter, run, seed)}/model.pt"
+                    if path not in runs:
+                        runs.append(path)
+    return runs

@@ -1,0 +1,46 @@
+"""A synthetic stand-in runs its paper dataset's recipes, and its class ids fit them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from relate.data.layout import read_mapping
+from relate.data.registry import DATASETS, recipe_dataset
+from relate.data.synthetic import generate_dataset
+from relate.data.synthetic_shapes import SHAPES, shape_config
+from relate.segmenters import asformer, fact
+from relate.train_distilled import RELATE_LR
+
+STAND_INS = sorted(name for name, info in DATASETS.items() if info.stands_in_for)
+
+
+def test_every_shape_has_a_registry_stand_in() -> None:
+    assert sorted(f"synthetic_{like}" for like in SHAPES) == STAND_INS
+
+
+@pytest.mark.parametrize("name", STAND_INS)
+def test_stand_in_takes_the_paper_datasets_settings(name: str) -> None:
+    paper = DATASETS[name].stands_in_for
+    assert recipe_dataset(name) == paper
+    for field in ("fps", "sample_rate", "n_splits", "n_classes", "background"):
+        assert getattr(DATASETS[name], field) == getattr(DATASETS[paper], field), field
+    assert fact.CONFIGS[paper] == fact.CONFIGS[recipe_dataset(name)]
+    assert fact.training_defaults(name) == fact.training_defaults(paper)
+    assert asformer.training_defaults(name) == asformer.training_defaults(paper)
+    assert asformer.default_channel_mask_rate(name) == asformer.default_channel_mask_rate(paper)
+    assert paper in RELATE_LR
+
+
+@pytest.mark.parametrize("name", STAND_INS)
+def test_background_ids_are_the_ones_facts_recipe_names(name: str, tmp_path: Path) -> None:
+    """FACT weights and drops its recipe's bg_class ids: they must be the stand-in's
+    background label (Breakfast: SIL is id 0, GTEA: background is id 10, 50Salads: none)."""
+    like = DATASETS[name].stands_in_for
+    splits = DATASETS[name].n_splits
+    out = tmp_path / name
+    generate_dataset(out, shape_config(like, n_videos=2 * splits, mean_frames=240), seed=0)
+    mapping = read_mapping(out / "mapping.txt")
+    labels = [DATASETS[name].release_background] if DATASETS[name].release_background else []
+    assert tuple(sorted(mapping[label] for label in labels)) == fact.CONFIGS[like].bg_class
