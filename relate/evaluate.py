@@ -12,7 +12,10 @@ the argmax over classes of the chosen head (default ``final``), named through th
 ``__meta__`` classes, which must equal mapping.txt.
 
 Predictions must be at the ground truth's frame rate (50Salads: 30 fps, i.e. already
-repeated x2). Scoring uses :func:`relate.metrics.score_split`.
+repeated x2). Labels become class ids (mapping.txt) as they are read and stay integer
+arrays of the narrowest dtype that holds them (:func:`relate.metrics.id_dtype`), the
+fastest input of :func:`relate.metrics.score_split_and_videos`, which scores the split and
+each video in one pass.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from relate import metrics
+from relate.data.checks import read_text_lines
 from relate.data.layout import DatasetLayout, load_split, read_labels, read_mapping
 from relate.data.registry import DatasetInfo
 from relate.errors import DataError
@@ -36,16 +40,62 @@ DEFAULT_HEAD = "final"
 
 
 @dataclass(frozen=True)
+class Classes:
+    """mapping.txt both ways, and the id dtype of :func:`relate.metrics.id_dtype`."""
+
+    name_to_id: dict[str, int]
+    id_to_name: dict[int, str]
+    dtype: np.dtype
+
+    @classmethod
+    def from_mapping(cls, mapping: dict[str, int]) -> Classes:
+        id_to_name = {class_id: name for name, class_id in mapping.items()}
+        return cls(mapping, id_to_name, metrics.id_dtype(max(id_to_name, default=0)))
+
+    @property
+    def contiguous(self) -> bool:
+        """Whether the ids are exactly ``0..C-1``."""
+        return max(self.id_to_name, default=-1) == len(self.id_to_name) - 1
+
+    def ids(self, labels: list[str]) -> np.ndarray:
+        """Class ids of label names (a ``KeyError`` for an unknown name)."""
+        return np.fromiter(map(self.name_to_id.__getitem__, labels), self.dtype, len(labels))
+
+    def truth_ids(self, path: Path) -> np.ndarray:
+        """Class ids of a groundTruth file, accepted and read exactly as ``read_labels``.
+
+        Fast path: every line is a label name as it stands. Anything else (whitespace,
+        blank lines, unknown labels, an unreadable file) goes to ``read_labels``, which
+        strips the lines or raises the validator's message.
+        """
+        problems, lines = read_text_lines(path)
+        if not problems and lines:
+            try:
+                return self.ids(lines)
+            except KeyError:
+                pass
+        return self.ids(read_labels(path, self.name_to_id))
+
+    def unknown_ids(self, ids: np.ndarray) -> list[int]:
+        """The distinct ids in ``ids`` that mapping.txt lacks, sorted."""
+        if ids.size and self.contiguous and 0 <= ids.min() and ids.max() < len(self.id_to_name):
+            return []  # two passes instead of a sort
+        return sorted(set(np.unique(ids).tolist()) - set(self.id_to_name))
+
+
+@dataclass(frozen=True)
 class SplitPredictions:
-    """Ground truth and predicted label names of the test videos of one split."""
+    """Ground truth and predicted class ids (``classes.dtype`` arrays) of a split's test
+    videos."""
 
     videos: list[str]
-    ground_truths: list[list[str]]
-    predictions: list[list[str]]
+    ground_truths: list[np.ndarray]
+    predictions: list[np.ndarray]
+    classes: Classes
 
 
-def read_prediction(path: Path, id_to_name: dict[int, str]) -> list[str]:
-    """Frame label names from a ``.txt`` (MS-TCN format) or ``.npy`` prediction file."""
+def read_prediction(path: Path, classes: Classes) -> np.ndarray:
+    """Frame class ids from a ``.txt`` (MS-TCN format) or ``.npy`` prediction file."""
     if path.suffix == ".npy":
         try:
             ids = np.load(path, allow_pickle=False)
@@ -55,10 +105,10 @@ def read_prediction(path: Path, id_to_name: dict[int, str]) -> list[str]:
             raise DataError(
                 path, f"expected a 1-D integer array of class ids, got {ids.dtype} {ids.shape}"
             )
-        unknown = sorted(set(np.unique(ids).tolist()) - set(id_to_name))
+        unknown = classes.unknown_ids(ids)
         if unknown:
             raise DataError(path, f"class id(s) not in mapping.txt: {unknown[:5]}")
-        return [id_to_name[int(i)] for i in ids]
+        return ids.astype(classes.dtype, copy=False)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as error:
@@ -66,10 +116,11 @@ def read_prediction(path: Path, id_to_name: dict[int, str]) -> list[str]:
     if len(lines) < 2 or not lines[1].split():
         raise DataError(path, "expected a header line, then one line of space-separated labels")
     labels = lines[1].split()
-    unknown = sorted(set(labels) - set(id_to_name.values()))
-    if unknown:
-        raise DataError(path, f"label(s) not in mapping.txt: {unknown[:5]}")
-    return labels
+    try:
+        return classes.ids(labels)
+    except KeyError:
+        unknown = sorted(set(labels) - set(classes.name_to_id))
+        raise DataError(path, f"label(s) not in mapping.txt: {unknown[:5]}") from None
 
 
 def find_prediction(folder: Path, video: str) -> Path:
@@ -115,9 +166,26 @@ def read_npz_predictions(
 ) -> list[list[str]]:
     """Label names per video from a ``relate predict`` .npz: argmax over classes of ``head``.
 
+    Raises ``DataError`` as :func:`read_npz_ids`.
+    """
+    classes = Classes.from_mapping({name: i for i, name in id_to_name.items()})
+    ids = read_npz_ids(path, videos, classes, head, split)
+    return [[id_to_name[i] for i in video_ids.tolist()] for video_ids in ids]
+
+
+def read_npz_ids(
+    path: Path,
+    videos: list[str],
+    classes: Classes,
+    head: str = DEFAULT_HEAD,
+    split: int | None = None,
+) -> list[np.ndarray]:
+    """Class ids per video from a ``relate predict`` .npz: argmax over classes of ``head``.
+
     Raises ``DataError`` naming the file for an unreadable file, classes that differ from
     mapping.txt, another split, a missing head or video, or a (C, T) array of the wrong shape.
     """
+    id_to_name = classes.id_to_name
     if not path.is_file():
         raise DataError(path, _missing(path, "predictions file"))
     try:
@@ -128,17 +196,17 @@ def read_npz_predictions(
         raise DataError(path, "not an .npz archive")
     with archive:
         meta = _npz_meta(path, archive)
-        classes = {int(k): v for k, v in meta["classes"].items() if str(k).lstrip("-").isdigit()}
-        if len(classes) != len(id_to_name):
+        stored = {int(k): v for k, v in meta["classes"].items() if str(k).lstrip("-").isdigit()}
+        if len(stored) != len(id_to_name):
             raise DataError(
-                path, f"predictions have {len(classes)} classes, mapping.txt has {len(id_to_name)}"
+                path, f"predictions have {len(stored)} classes, mapping.txt has {len(id_to_name)}"
             )
-        differing = sorted(i for i in id_to_name if classes.get(i) != id_to_name[i])
+        differing = sorted(i for i in id_to_name if stored.get(i) != id_to_name[i])
         if differing:
             i = differing[0]
             raise DataError(
                 path,
-                f"class {i} is {classes.get(i)!r} in the predictions, "
+                f"class {i} is {stored.get(i)!r} in the predictions, "
                 f"{id_to_name[i]!r} in mapping.txt",
             )
         if split is not None and meta.get("split") not in (None, split):
@@ -161,7 +229,11 @@ def read_npz_predictions(
                 raise DataError(path, f"{key!r} has shape {probs.shape}, expected {expected}")
             if not np.issubdtype(probs.dtype, np.floating) or not np.isfinite(probs).all():
                 raise DataError(path, f"{key!r} must hold finite floating-point probabilities")
-            labels.append([id_to_name[int(i)] for i in probs.argmax(axis=0)])
+            ids = probs.argmax(axis=0)  # row i is class id i
+            unknown = classes.unknown_ids(ids)
+            if unknown:
+                raise DataError(path, f"{key!r}: argmax class id(s) not in mapping.txt: {unknown}")
+            labels.append(ids.astype(classes.dtype))
     return labels
 
 
@@ -182,19 +254,19 @@ def load_split_predictions(
     if not is_npz and not predictions_dir.is_dir():
         raise DataError(predictions_dir, _missing(predictions_dir, "predictions folder"))
     mapping = read_mapping(layout.mapping_path)
-    id_to_name = {class_id: name for name, class_id in mapping.items()}
+    classes = Classes.from_mapping(mapping)
     videos = load_split(layout, "test", split)
     from_npz = None
     if is_npz:
-        from_npz = read_npz_predictions(predictions_dir, videos, id_to_name, head, split)
+        from_npz = read_npz_ids(predictions_dir, videos, classes, head, split)
     ground_truths, predictions = [], []
     for index, video in enumerate(videos):
-        truth = read_labels(layout.label_path(video), mapping)
+        truth = classes.truth_ids(layout.label_path(video))
         if from_npz is not None:
             predicted, source = from_npz[index], predictions_dir
         else:
             source = find_prediction(predictions_dir, video)
-            predicted = read_prediction(source, id_to_name)
+            predicted = read_prediction(source, classes)
         if len(predicted) < len(truth):
             where = f"{video}: " if from_npz is not None else ""
             raise DataError(
@@ -203,7 +275,7 @@ def load_split_predictions(
             )
         ground_truths.append(truth)
         predictions.append(predicted)
-    return SplitPredictions(videos, ground_truths, predictions)
+    return SplitPredictions(videos, ground_truths, predictions, classes)
 
 
 def background_labels(dataset: DatasetInfo, convention: str) -> tuple[str, ...]:
@@ -248,15 +320,15 @@ def evaluate_split(
     """
     loaded = load_split_predictions(data_root, split, predictions_dir, head)
     background = background_labels(dataset, convention)
-    split_metrics = metrics.score_split(
-        loaded.predictions, loaded.ground_truths, background, convention, names=loaded.videos
+    # Labels absent from mapping.txt occur in no video, so dropping them changes nothing.
+    mapping = loaded.classes.name_to_id
+    background_ids = [mapping[label] for label in background if label in mapping]
+    split_metrics, video_metrics = metrics.score_split_and_videos(
+        loaded.predictions, loaded.ground_truths, background_ids, convention, loaded.videos
     )
     per_video = {
-        video: {
-            "frames": len(truth),
-            **metrics.score_split([predicted], [truth], background, convention, names=[video]),
-        }
-        for video, truth, predicted in zip(loaded.videos, loaded.ground_truths, loaded.predictions)
+        video: {"frames": len(truth), **scores}
+        for video, truth, scores in zip(loaded.videos, loaded.ground_truths, video_metrics)
     }
     return {
         "dataset": dataset.name,

@@ -10,6 +10,8 @@ import pytest
 from conftest import TINY_SPLITS, TINY_VIDEOS, frames
 
 from relate.cli import main
+from relate.evaluate import load_split_predictions
+from relate.metrics import score_split
 from relate.trivial import PREDICTION_HEADER
 
 
@@ -222,3 +224,85 @@ def test_summarize_means_and_stds_over_seeds(tmp_path: Path) -> None:
     paths[-1].write_text(paths[-1].read_text().replace('"split": 2', '"split": 3'))
     with pytest.raises(Exception, match="cover different splits"):
         summarize(paths)
+
+
+def imperfect_predictions(folder: Path, suffix: str, mapping: dict[str, int]) -> dict:
+    """Write shifted, partly wrong predictions for split 1; returns video -> label names."""
+    folder.mkdir(parents=True, exist_ok=True)
+    names = list(mapping)
+    predicted = {}
+    for index, video in enumerate(TINY_SPLITS[1]):
+        labels = frames(TINY_VIDEOS[video])
+        labels = labels[2:] + [names[index]] * 2  # boundaries shifted by two frames
+        labels[5] = names[(mapping[labels[5]] + 1) % len(names)]  # a one-frame fragment
+        predicted[video] = labels
+        if suffix == ".txt":
+            (folder / f"{video}.txt").write_text(f"{PREDICTION_HEADER}\n{' '.join(labels)}\n")
+        else:
+            np.save(folder / f"{video}.npy", np.array([mapping[x] for x in labels], np.int32))
+    return predicted
+
+
+@pytest.mark.parametrize("convention", ["standard", "fact", "relate_release"])
+@pytest.mark.parametrize("suffix", [".txt", ".npy"])
+def test_ids_end_to_end_score_as_label_names(
+    tiny_dataset: Path, tmp_path: Path, suffix: str, convention: str
+) -> None:
+    # Labels become int8 class ids as they are read; split and per-video scores must be
+    # the scores of the label names themselves (one score_split call per video).
+    mapping = {"take": 0, "open": 1, "background": 2}
+    predicted = imperfect_predictions(tmp_path / "p", suffix, mapping)
+    out = tmp_path / "m.json"
+    assert evaluate(tiny_dataset, tmp_path / "p", out, "--convention", convention) == 0
+    result = json.loads(out.read_text())
+    truths = {video: frames(TINY_VIDEOS[video]) for video in TINY_SPLITS[1]}
+    background = ["background"]
+    videos = TINY_SPLITS[1]
+    expected = score_split(
+        [predicted[v] for v in videos], [truths[v] for v in videos], background, convention
+    )
+    assert result["metrics"] == expected and result["background"] == background
+    for video in videos:
+        alone = score_split([predicted[video]], [truths[video]], background, convention)
+        assert result["per_video"][video] == {"frames": len(truths[video]), **alone}
+
+
+def test_mapping_ids_need_not_be_contiguous(tiny_dataset: Path, tmp_path: Path, capsys) -> None:
+    mapping = {"take": 4, "open": 9, "background": 0}
+    (tiny_dataset / "mapping.txt").write_text("".join(f"{i} {n}\n" for n, i in mapping.items()))
+    predicted = imperfect_predictions(tmp_path / "p", ".npy", mapping)
+    out = tmp_path / "m.json"
+    assert evaluate(tiny_dataset, tmp_path / "p", out) == 0
+    truths = [frames(TINY_VIDEOS[video]) for video in TINY_SPLITS[1]]
+    expected = score_split([predicted[v] for v in TINY_SPLITS[1]], truths, ["background"])
+    assert json.loads(out.read_text())["metrics"] == expected
+    np.save(tmp_path / "p" / "S1_b.npy", np.r_[np.full(18, 4), 3])
+    assert evaluate(tiny_dataset, tmp_path / "p", out) == 2
+    assert "S1_b.npy: class id(s) not in mapping.txt: [3]" in capsys.readouterr().err
+
+
+def test_prediction_files_become_narrow_id_arrays(tiny_dataset: Path, tmp_path: Path) -> None:
+    mapping = {"take": 0, "open": 1, "background": 2}
+    imperfect_predictions(tmp_path / "p", ".npy", mapping)
+    loaded = load_split_predictions(tiny_dataset, 1, tmp_path / "p")
+    assert loaded.classes.dtype == np.int8
+    assert {a.dtype for a in loaded.predictions + loaded.ground_truths} == {np.dtype(np.int8)}
+    assert loaded.ground_truths[0][:4].tolist() == [2, 2, 2, 0]
+
+
+def test_ground_truth_is_read_as_the_validator_reads_it(
+    tiny_dataset: Path, tmp_path: Path, capsys
+) -> None:
+    # Untidy but valid files (CRLF, spaces, trailing blank lines) give the same scores as
+    # clean ones; invalid ones fail with the validator's message.
+    preds = write_predictions(tmp_path / "p", TINY_SPLITS[1])
+    clean, untidy = tmp_path / "clean.json", tmp_path / "untidy.json"
+    assert evaluate(tiny_dataset, preds, clean) == 0
+    gt = tiny_dataset / "groundTruth" / "S1_a.txt"
+    labels = frames(TINY_VIDEOS["S1_a"])
+    gt.write_text("".join(f" {x}\r\n" for x in labels) + "\n\n")
+    assert evaluate(tiny_dataset, preds, untidy) == 0
+    assert json.loads(untidy.read_text())["metrics"] == json.loads(clean.read_text())["metrics"]
+    gt.write_text("".join(f"{x}\n" for x in labels[:4]) + "\n" + "".join(f"{x}\n" for x in labels))
+    assert evaluate(tiny_dataset, preds, untidy) == 2
+    assert "blank line(s) inside the labels, first at line 5" in capsys.readouterr().err

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from relate.metrics import CONVENTIONS, METRIC_KEYS, OVERLAPS, score_split
+from relate.metrics import CONVENTIONS, METRIC_KEYS, OVERLAPS, score_split, score_split_and_videos
 from relate.metrics_reference import score_split_reference
 
 LABELS = "abcde"
@@ -166,3 +167,21 @@ def test_division_not_reciprocal_multiplication() -> None:
         for union in range(1, 400):
             for intersection in range(union + 1):
                 assert (intersection / union >= k) == (intersection >= k * union)
+
+
+@PROPERTY_SETTINGS
+@given(split=splits, background=backgrounds)
+def test_int8_ids_and_per_video_scores_equal_the_reference(
+    split: list[Video], background: tuple
+) -> None:
+    # The input `relate evaluate` builds: int8 class ids; per-video scores from one pass.
+    predictions, truths = unzip(split)
+    code = {label: i for i, label in enumerate(LABELS)}
+    ids = lambda frames: np.array([code[x] for x in frames], np.int8)  # noqa: E731
+    background_ids = tuple(code[x] for x in background)
+    split_result, videos = score_split_and_videos(
+        [ids(p) for p in predictions], [ids(t) for t in truths], background_ids
+    )
+    assert split_result == score_split_reference(predictions, truths, background)
+    for predicted, truth, scores in zip(predictions, truths, videos):
+        assert scores == score_split_reference([predicted], [truth], background)
