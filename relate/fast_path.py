@@ -55,5 +55,9 @@ def make_adam(
 
 
 def compile_model(model: torch.nn.Module) -> None:
-    """Compile ``model``'s forward in place (state-dict keys unchanged)."""
+    """Compile ``model``'s forward in place (state-dict keys unchanged), with the compiler's
+    deterministic mode on whenever eager determinism is (``seed_everything``)."""
+    import torch._inductor.config as inductor_config
+
+    inductor_config.deterministic = torch.are_deterministic_algorithms_enabled()
     model.compile(dynamic=True)

@@ -21,14 +21,21 @@ CUBLAS_WORKSPACE = ":4096:8"
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch (CPU and CUDA) and make torch deterministic.
 
-    Sets ``torch.use_deterministic_algorithms(True)``, cuDNN deterministic with benchmark
-    off, and ``CUBLAS_WORKSPACE_CONFIG`` (unless already set) before CUDA is used.
+    Turns on torch's deterministic algorithms for eager execution (what
+    ``torch.use_deterministic_algorithms(True)`` does, without importing the compiler
+    stack: about 2 s of start-up per job; :func:`relate.fast_path.compile_model` sets the
+    compiler's own flag), cuDNN deterministic with benchmark off, and
+    ``CUBLAS_WORKSPACE_CONFIG`` (unless already set) before CUDA is used.
     """
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", CUBLAS_WORKSPACE)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)  # also seeds every CUDA device
-    torch.use_deterministic_algorithms(True)
+    set_deterministic = getattr(torch._C, "_set_deterministic_algorithms", None)
+    if set_deterministic is None:
+        torch.use_deterministic_algorithms(True)
+    else:
+        set_deterministic(True, warn_only=False)
     torch.backends.cudnn.deterministic = True
     torch.backends.cudnn.benchmark = False
 

@@ -1,0 +1,67 @@
+"""Where a workflow run's time went: Snakemake's per-job benchmark files summed per rule.
+
+Every rule writes ``{results_dir}/benchmarks/<rule>[/...].tsv`` (wall seconds ``s`` and
+``cpu_time`` of its job). This prints one line per rule (jobs, total and mean wall seconds,
+total CPU seconds, share of the summed wall time), largest first.
+
+    python benchmarks/rule_times.py results/demo
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+
+def _rule_of(parts: tuple[str, ...]) -> str:
+    """Rule name of a benchmark file's path parts; train and predict by segmenter, the
+    report rules (``report/<name>.tsv``) one by one."""
+    first = parts[0].removesuffix(".tsv")
+    if first == "report":
+        return "report: " + parts[1].removesuffix(".tsv").rstrip("0123456789")
+    if first in ("train", "predict", "evaluate") and len(parts) >= 5:
+        segmenter = parts[3] if first != "evaluate" else parts[4]
+        return f"{first} ({segmenter})"
+    return first
+
+
+def rule_times(results: Path) -> dict[str, list[tuple[float, float]]]:
+    """Rule -> [(wall s, cpu s)] of each job, from ``results/benchmarks``."""
+    root = results / "benchmarks"
+    found: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for path in sorted(root.rglob("*.tsv")):
+        rule = _rule_of(path.relative_to(root).parts)
+        with path.open(newline="") as handle:
+            for row in csv.DictReader(handle, delimiter="\t"):
+                cpu = row.get("cpu_time", "NA")
+                found[rule].append((float(row["s"]), float(cpu) if cpu != "NA" else 0.0))
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("results", type=Path, help="the config's results_dir")
+    args = parser.parse_args(argv)
+    times = rule_times(args.results)
+    if not times:
+        print(f"error: {args.results / 'benchmarks'}: no benchmark files", file=sys.stderr)
+        return 2
+    total = sum(s for jobs in times.values() for s, _ in jobs)
+    print("| rule | jobs | wall s (sum) | wall s (mean) | CPU s (sum) | share |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for rule, jobs in sorted(times.items(), key=lambda item: -sum(s for s, _ in item[1])):
+        wall = sum(s for s, _ in jobs)
+        cpu = sum(c for _, c in jobs)
+        print(
+            f"| {rule} | {len(jobs)} | {wall:.1f} | {wall / len(jobs):.1f} | {cpu:.1f} "
+            f"| {100 * wall / total:.1f} % |"
+        )
+    print(f"| **all** | {sum(map(len, times.values()))} | {total:.1f} | | | 100 % |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
