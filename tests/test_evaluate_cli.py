@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -306,3 +308,21 @@ def test_ground_truth_is_read_as_the_validator_reads_it(
     gt.write_text("".join(f"{x}\n" for x in labels[:4]) + "\n" + "".join(f"{x}\n" for x in labels))
     assert evaluate(tiny_dataset, preds, untidy) == 2
     assert "blank line(s) inside the labels, first at line 5" in capsys.readouterr().err
+
+
+def test_evaluate_imports_no_torch_pandas_scipy_or_matplotlib(
+    tiny_dataset: Path, tmp_path: Path
+) -> None:
+    # Each of these costs every `relate evaluate` call a fixed start-up.
+    preds = write_predictions(tmp_path / "p", TINY_SPLITS[1])
+    argv = ["evaluate", "--data", str(tiny_dataset), "--dataset", "gtea", "--split", "1"]
+    argv += ["--predictions", str(preds), "--out", str(tmp_path / "m.json")]
+    probe = (
+        "import sys; from relate.cli import main; code = main(sys.argv[1:]); "
+        "heavy = ('torch', 'pandas', 'scipy', 'matplotlib'); "
+        "print(code, [m for m in heavy if m in sys.modules])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, *argv], capture_output=True, text=True, timeout=120
+    )
+    assert result.stdout.strip().splitlines()[-1] == "0 []", result.stdout + result.stderr
