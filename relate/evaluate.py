@@ -242,7 +242,7 @@ def background_labels(dataset: DatasetInfo, convention: str) -> tuple[str, ...]:
 
 
 def run_info(path: Path) -> dict[str, object] | None:
-    """What produced a ``relate predict`` .npz (segmenter, variant, epochs, options, PR), from
+    """What produced a ``relate predict`` .npz (segmenter, variant, epochs, lr, options, PR), from
     its ``__meta__``; None for other prediction formats."""
     if Path(path).suffix != ".npz":
         return None
@@ -254,6 +254,7 @@ def run_info(path: Path) -> dict[str, object] | None:
         "segmenter": (config.get("segmenter") or {}).get("name"),
         "variant": (config.get("variant") or {}).get("name"),
         "epochs": (config.get("training") or {}).get("epochs"),
+        "lr": (config.get("training") or {}).get("lr"),
         "seed": config.get("seed"),
         "preset": distilled.get("preset"),
         "options": distilled.get("options", {}),

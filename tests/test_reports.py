@@ -159,7 +159,7 @@ def test_table1_cells_by_hand(table1_files: list[Path]) -> None:
     assert "not run (69.8)" in markdown  # gtea mstcn two_stream F1@50
     assert "- Data: real datasets (gtea)." in markdown
     assert "Seeds: 0,1; splits: gtea 1,2" in markdown
-    assert "Epochs (run.epochs): 5 for every run" in markdown
+    assert "Epochs (run.epochs, run.lr): 5 for every run" in markdown
 
 
 def test_table_other_convention_and_preset_are_not_mixed_in(tmp_path: Path) -> None:

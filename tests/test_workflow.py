@@ -109,7 +109,7 @@ def test_demo_config_plans_every_report(tmp_path: Path) -> None:
     assert counts["table"] == 4
     # every paper dataset from its own stand-in, each with every segmenter in Table 1
     assert counts["synth_dataset"] == 3
-    assert "synthetic_50salads/split1/fact/rgb" in result.stdout
+    assert "synthetic_50salads/split1/asformer/rgb" in result.stdout
 
 
 def test_config_schema_rejects_unknown_keys(tmp_path: Path) -> None:

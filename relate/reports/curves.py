@@ -1,5 +1,8 @@
 """Learning curves: training loss and training-set frame accuracy per epoch, from run folders.
 
+The loss is drawn relative to the run's first epoch (its terms and scale differ between
+methods: RELATE sums several losses), so every curve starts at 1.
+
 Each run folder holds ``config.json`` (dataset, segmenter, variant, split, seed) and
 ``log.jsonl`` (one line per epoch: ``loss.total``, ``train_acc``). Runs are grouped into
 *families* (dataset × segmenter), one row of two panels per family, one line per run.
@@ -82,11 +85,13 @@ def draw_curves(curves: Sequence[RunCurve], caption: str) -> Figure:
         for curve in members:
             color = VARIANT_COLORS.get(curve.variant, "#bcbd22")
             epochs = range(1, len(curve.loss) + 1)
-            axes[row][0].plot(epochs, curve.loss, color=color, lw=1.2, label=curve.label)
+            first = curve.loss[0] if curve.loss[0] > 0 else 1.0
+            relative = [loss / first for loss in curve.loss]
+            axes[row][0].plot(epochs, relative, color=color, lw=1.2, label=curve.label)
             axes[row][1].plot(epochs, curve.train_acc, color=color, lw=1.2, label=curve.label)
         dataset, segmenter = family
         axes[row][0].set_ylim(bottom=0)
-        axes[row][0].set_ylabel("training loss\n(sum over videos)")
+        axes[row][0].set_ylabel("training loss\n(÷ epoch 1's)")
         axes[row][1].set_ylabel("training frame acc. (%)")
         axes[row][1].set_ylim(0, 100)
         for ax in axes[row]:

@@ -145,7 +145,7 @@ def stand_in_flag():
 def learning_curves_caption():
     """Caption naming the data of the learning curves."""
     source = "synthetic stand-ins" if SYNTHETIC else "real features"
-    datasets = ", ".join(d for d, _ in cells("table1"))
+    datasets = ", ".join(dict.fromkeys(d for d, _ in cells("table1")))
     return f"Learning curves of the Table 1 runs ({source}: {datasets}; seeds {SEEDS})"
 
 

@@ -70,15 +70,21 @@ def data_source_line(
 
 
 def _epochs_line(used: pd.DataFrame) -> str:
-    """ "Epochs" line: one value for every run, else per segmenter/variant."""
+    """ "Epochs" line: one value for every run, else per segmenter/variant; each with the
+    learning rates the runs trained at (``run.lr``) where the metrics files record them."""
     if used.empty:
         return "- Epochs: no runs"
     found = {}
     for (segmenter, variant), group in used.groupby(["segmenter", "variant"]):
-        found[f"{segmenter}/{variant}"] = _ranges(int(e) for e in group["epochs"].dropna())
+        text = _ranges(int(e) for e in group["epochs"].dropna())
+        rates = sorted({float(r) for r in group["lr"].dropna()}) if "lr" in group else []
+        if rates:
+            text += " at lr " + "/".join(f"{r:g}" for r in rates)
+        found[f"{segmenter}/{variant}"] = text
+    what = "Epochs (run.epochs, run.lr)"
     if len(set(found.values())) == 1:
-        return f"- Epochs (run.epochs): {next(iter(found.values()))} for every run"
-    return "- Epochs (run.epochs): " + "; ".join(f"{k} {v}" for k, v in sorted(found.items()))
+        return f"- {what}: {next(iter(found.values()))} for every run"
+    return f"- {what}: " + "; ".join(f"{k} {v}" for k, v in sorted(found.items()))
 
 
 def header_lines(

@@ -91,6 +91,11 @@ def _record_row(path: Path) -> dict[str, object]:
     epochs = run.get("epochs")
     if epochs is not None and not _is_int(epochs):
         raise DataError(path, f"bad `run.epochs` {epochs!r}")
+    lr = run.get("lr")
+    if lr is not None and (
+        not isinstance(lr, (int, float)) or isinstance(lr, bool) or not math.isfinite(lr)
+    ):
+        raise DataError(path, f"bad `run.lr` {lr!r}")
     return {
         "dataset": record["dataset"],
         "segmenter": run["segmenter"],
@@ -101,6 +106,7 @@ def _record_row(path: Path) -> dict[str, object]:
         "split": record["split"],
         "seed": record["seed"],
         "epochs": epochs,
+        "lr": lr,
         "synthetic": record["synthetic"],
         "head": head or spec.head,
         "options": json.dumps(options, sort_keys=True),

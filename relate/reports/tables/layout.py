@@ -23,6 +23,7 @@ FRAME_COLUMNS = (
     "split",
     "seed",
     "epochs",
+    "lr",
     "synthetic",
     "head",
     "options",
