@@ -769,3 +769,25 @@ def test_cli_errors_exit_2_without_output(tmp_path: Path, capsys, tiny_dataset: 
         == 0
     )
     assert_png(png)
+
+
+def test_table_header_gives_each_runs_learning_rate(tmp_path: Path) -> None:
+    def run(variant: str, lr: float) -> dict:
+        return {"segmenter": "mstcn", "variant": variant, "epochs": 5, "seed": 0, "lr": lr}
+
+    files = [
+        write_metrics(tmp_path, "rgb", 1, 0, 60.0, override={"run": run("rgb", 5e-4)}),
+        write_metrics(
+            tmp_path, "two_stream", 1, 0, 70.0, override={"run": run("two_stream", 1e-3)}
+        ),
+    ]
+    markdown, _ = paper_table(1, collect(files))
+    assert (
+        "- Epochs (run.epochs, run.lr): mstcn/rgb 5 at lr 0.0005; mstcn/two_stream 5 at lr 0.001"
+        in markdown
+    )
+    bad = write_metrics(
+        tmp_path, "relate", 1, 0, 70.0, override={"run": {**run("relate", 1), "lr": "x"}}
+    )
+    with pytest.raises(DataError, match="run.lr"):
+        collect([bad])
