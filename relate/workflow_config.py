@@ -187,3 +187,15 @@ def name_problem(
             "required when device is auto (relate latency times one named device: cpu or cuda)"
         )
     return None
+
+
+def configured_epochs(config: Mapping[str, Any], segmenter: str, dataset: str) -> int | None:
+    """The config's ``epochs`` for a run of ``segmenter`` on run dataset ``dataset`` (a
+    stand-in counts as its paper dataset), or None for the recipe's official number."""
+    epochs = config.get("epochs")
+    if isinstance(epochs, Mapping):
+        epochs = epochs.get(segmenter)
+    if isinstance(epochs, Mapping):
+        paper = get_dataset(dataset).stands_in_for if dataset in DATASETS else None
+        epochs = epochs.get(paper or dataset)
+    return None if epochs is None else int(epochs)

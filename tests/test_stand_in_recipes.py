@@ -12,6 +12,7 @@ from relate.data.synthetic import generate_dataset
 from relate.data.synthetic_shapes import SHAPES, shape_config
 from relate.segmenters import asformer, fact
 from relate.train_distilled import RELATE_LR
+from relate.workflow_config import configured_epochs
 
 STAND_INS = sorted(name for name, info in DATASETS.items() if info.stands_in_for)
 
@@ -44,3 +45,21 @@ def test_background_ids_are_the_ones_facts_recipe_names(name: str, tmp_path: Pat
     mapping = read_mapping(out / "mapping.txt")
     labels = [DATASETS[name].release_background] if DATASETS[name].release_background else []
     assert tuple(sorted(mapping[label] for label in labels)) == fact.CONFIGS[like].bg_class
+
+
+@pytest.mark.parametrize(
+    ("epochs", "segmenter", "dataset", "expected"),
+    [
+        (None, "mstcn", "gtea", None),
+        (7, "fact", "synthetic_breakfast", 7),
+        ({"mstcn": 30}, "asformer", "gtea", None),
+        ({"mstcn": 30}, "mstcn", "synthetic_gtea", 30),
+        ({"mstcn": {"gtea": 15, "50salads": 1}}, "mstcn", "synthetic_gtea", 15),
+        ({"mstcn": {"gtea": 15, "50salads": 1}}, "mstcn", "50salads", 1),
+        ({"mstcn": {"gtea": 15}}, "mstcn", "synthetic_breakfast", None),
+    ],
+)
+def test_configured_epochs_per_segmenter_and_paper_dataset(
+    epochs: object, segmenter: str, dataset: str, expected: int | None
+) -> None:
+    assert configured_epochs({"epochs": epochs}, segmenter, dataset) == expected

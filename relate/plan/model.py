@@ -36,6 +36,7 @@ from relate.errors import RelateError
 from relate.plan.calibration import Calibration
 from relate.plan.dag import Dag, Job
 from relate.plan.stats import dataset_stats
+from relate.workflow_config import configured_epochs
 
 BASELINES = {"rgb": 1024, "flow": 1024, "two_stream": 2048}
 """Label-supervised variants and their input width (relate.variants)."""
@@ -105,15 +106,14 @@ def run_options(run: str) -> dict[str, str]:
 
 def train_epochs(config: Mapping[str, Any], dataset: str, segmenter: str, run: str) -> int:
     """Epochs of a ``train`` job: ``train.epochs=`` in the run's options, the config's
-    ``epochs`` (one number, or one per segmenter), else the recipe the run trains under."""
+    ``epochs`` (:func:`relate.workflow_config.configured_epochs`), else the recipe the run
+    trains under."""
     options = run_options(run)
     if "train.epochs" in options:
         return int(options["train.epochs"])
-    epochs = config.get("epochs")
-    if isinstance(epochs, Mapping):
-        epochs = epochs.get(segmenter)
+    epochs = configured_epochs(config, segmenter, dataset)
     if epochs is not None:
-        return int(epochs)
+        return epochs
     from relate import segmenters
 
     variant = run_variant(run)

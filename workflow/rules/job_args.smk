@@ -43,16 +43,10 @@ def train_args(wildcards, input):
         args += ["--bridge", os.path.dirname(input.bridge)]
     for item in run_options(run):
         args += ["--option", item]
-    epochs = segmenter_epochs(wildcards.segmenter)
+    epochs = configured_epochs(config, wildcards.segmenter, wildcards.dataset)
     if epochs is not None:
         args += ["--epochs", str(epochs)]
     return " ".join(args)
-
-
-def segmenter_epochs(segmenter):
-    """Configured epochs of a segmenter's runs (None: its recipe's official number)."""
-    epochs = config["epochs"]
-    return epochs.get(segmenter) if isinstance(epochs, dict) else epochs
 
 
 def synthetic_size_args(wildcards):
