@@ -29,7 +29,6 @@ import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
@@ -160,6 +159,8 @@ def _axis_degrees(pair: int, n_pairs: int) -> int:
 
 def _shape_mask(shape: str, size: int, radius: float, supersample: int = 4) -> np.ndarray:
     """Anti-aliased coverage (size, size) float32 of ``shape`` centred at (size/2, size/2)."""
+    import cv2  # deferred: `relate --help` and the CLI's options need this module, not OpenCV
+
     big = size * supersample
     canvas = np.zeros((big, big), dtype=np.uint8)
     c, r = big / 2, radius * supersample
@@ -200,6 +201,8 @@ def _shape_mask(shape: str, size: int, radius: float, supersample: int = 4) -> n
 
 def _smooth_noise(rng: np.random.Generator, size: int, cells: int) -> np.ndarray:
     """Smooth random texture (size, size) float32 in [0, 1] from a ``cells``² grid, bicubic."""
+    import cv2  # deferred: `relate --help` and the CLI's options need this module, not OpenCV
+
     grid = rng.random((cells, cells)).astype(np.float32)
     image = cv2.resize(grid, (size, size), interpolation=cv2.INTER_CUBIC)
     lo, hi = float(image.min()), float(image.max())
@@ -287,6 +290,8 @@ def render_frames(
     ``start_xy + j * velocity`` (mod S: it wraps around the edges), translated with
     bilinear interpolation. ``rng`` draws the pixel noise (needed if ``pixel_noise > 0``).
     """
+    import cv2  # deferred: `relate --help` and the CLI's options need this module, not OpenCV
+
     size = config.size
     n_frames = sum(s.length for s in segments)
     frames = np.empty((n_frames, size, size, 3), dtype=np.uint8)

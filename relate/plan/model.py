@@ -36,7 +36,6 @@ from relate.errors import RelateError
 from relate.plan.calibration import Calibration
 from relate.plan.dag import Dag, Job
 from relate.plan.stats import dataset_stats
-from relate.workflow_config import configured_epochs
 
 BASELINES = {"rgb": 1024, "flow": 1024, "two_stream": 2048}
 """Label-supervised variants and their input width (relate.variants)."""
@@ -111,6 +110,8 @@ def train_epochs(config: Mapping[str, Any], dataset: str, segmenter: str, run: s
     options = run_options(run)
     if "train.epochs" in options:
         return int(options["train.epochs"])
+    from relate.workflow_config import configured_epochs  # pandas: not at `relate` start-up
+
     epochs = configured_epochs(config, segmenter, dataset)
     if epochs is not None:
         return epochs
