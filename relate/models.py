@@ -219,10 +219,10 @@ class RelateSpec:
     def feature_dim(self) -> int:
         """d: width of each stage's features (MS-TCN/ASFormer ``num_f_maps``, FACT ``f_dim``)."""
         if self.segmenter == "fact":
-            from relate.data.registry import DATASETS, recipe_dataset
+            from relate.data.registry import recipe_dataset
             from relate.segmenters.fact import CONFIGS
 
-            dataset = recipe_dataset(self.dataset) if self.dataset in DATASETS else self.dataset
+            dataset = recipe_dataset(self.dataset)
             if dataset not in CONFIGS:
                 raise KeyError(f"no FACT config for {self.dataset!r}; known: {', '.join(CONFIGS)}")
             return int(self.segmenter_options.get("f_dim", CONFIGS[dataset].f_dim))

@@ -31,7 +31,7 @@ import torch
 from relate import segmenters
 from relate.checkpoint import load_weights
 from relate.data.layout import DatasetLayout, load_split
-from relate.data.registry import DATASETS, FLOW_ROWS, RGB_ROWS, DatasetInfo, recipe_dataset
+from relate.data.registry import FLOW_ROWS, RGB_ROWS, DatasetInfo, recipe_dataset
 from relate.data.validate import validate_dataset
 from relate.errors import DataError, RelateError
 from relate.segmenters import Segmenter, TrainingDefaults
@@ -137,7 +137,7 @@ def distilled_training(
         except KeyError as error:
             raise RelateError(f"no {segmenter} recipe for {dataset}: {error}") from None
     else:
-        recipe = recipe_dataset(dataset) if dataset in DATASETS else dataset
+        recipe = recipe_dataset(dataset)
         if recipe not in RELATE_LR:
             raise RelateError(
                 f"no RELATE learning rate for {dataset}; known: {', '.join(RELATE_LR)}"

@@ -14,7 +14,7 @@ from typing import Any
 
 import jsonschema
 
-from relate.data.registry import DATASETS, get_dataset
+from relate.data.registry import DATASETS, get_dataset, recipe_dataset
 from relate.errors import RelateError
 from relate.reports.paper_results import SEGMENTERS, load_paper_rows, parse_row
 
@@ -196,6 +196,5 @@ def configured_epochs(config: Mapping[str, Any], segmenter: str, dataset: str) -
     if isinstance(epochs, Mapping):
         epochs = epochs.get(segmenter)
     if isinstance(epochs, Mapping):
-        paper = get_dataset(dataset).stands_in_for if dataset in DATASETS else None
-        epochs = epochs.get(paper or dataset)
+        epochs = epochs.get(recipe_dataset(dataset))
     return None if epochs is None else int(epochs)

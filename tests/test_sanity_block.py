@@ -19,6 +19,7 @@ from relate.reports.scorecard.sanity import (
     sanity_lines,
     sanity_rows,
 )
+from relate.reports.tables import METRICS
 
 
 def _frame(values: dict[tuple[str, str, str], list[float]]) -> pd.DataFrame:
@@ -28,7 +29,9 @@ def _frame(values: dict[tuple[str, str, str], list[float]]) -> pd.DataFrame:
         for split, f1 in enumerate(scores, start=1):
             rows.append(
                 {"dataset": dataset, "segmenter": segmenter, "row": row, "seed": 0,
-                 "split": split, "convention": "standard", "f1@50": f1}
+                 "split": split, "convention": "standard", "epochs": 1, "synthetic": True,
+                 "path": f"{dataset}-{segmenter}-{row}-{split}",
+                 **{metric: f1 for metric in METRICS}}
             )  # fmt: skip
     return pd.DataFrame(rows)
 

@@ -218,7 +218,7 @@ class ASFormer(Segmenter):
 def default_channel_mask_rate(dataset: str) -> float:
     """0.5 on GTEA (and on synthetic, which follows GTEA's settings), 0.3 elsewhere; a
     synthetic stand-in takes its paper dataset's."""
-    return 0.5 if recipe_dataset(dataset) in ("gtea", "synthetic") else 0.3
+    return 0.5 if recipe_dataset(get_dataset(dataset).name) in ("gtea", "synthetic") else 0.3
 
 
 def build_asformer(
@@ -254,7 +254,7 @@ def build_asformer(
 def training_defaults(dataset: str) -> TrainingDefaults:
     """Adam lr 5e-4 (1e-4 on Breakfast), wd 1e-5, batch 1, 120 epochs, ReduceLROnPlateau(0.5,
     patience 3) on the summed epoch loss (§4.1, §4.3)."""
-    lr = 1e-4 if recipe_dataset(dataset) == "breakfast" else 5e-4
+    lr = 1e-4 if recipe_dataset(get_dataset(dataset).name) == "breakfast" else 5e-4
     return TrainingDefaults(
         epochs=120,
         lr=lr,

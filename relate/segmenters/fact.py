@@ -360,7 +360,7 @@ def build_fact(in_dim: int, num_classes: int, dataset: str, **overrides: Any) ->
     """FACT with the settings of ``dataset`` (gtea, breakfast, 50salads, synthetic) plus
     ``overrides`` of :class:`FACTConfig` fields (e.g. ``blocks="iuUUU"``); a synthetic
     stand-in takes its paper dataset's settings."""
-    dataset = _recipe_name(dataset)
+    dataset = recipe_dataset(dataset)
     if dataset not in CONFIGS:
         raise KeyError(f"no FACT config for {dataset!r}; known: {', '.join(CONFIGS)}")
     known = {f.name for f in dataclasses.fields(FACTConfig)}
@@ -376,16 +376,7 @@ def training_defaults(dataset: str) -> TrainingDefaults:
     """FACT's optimiser and schedule: Adam lr 1e-4, wd 0, clip 10, lr = base * 0.1 at every
     multiple of ``lr_decay_every`` epochs (gtea: 400/250/batch 1; breakfast: 150/80/batch 4;
     50salads and synthetic: the GTEA recipe; a stand-in: its paper dataset's)."""
-    dataset = _recipe_name(dataset)
+    dataset = recipe_dataset(dataset)
     if dataset not in _TRAINING:
         raise KeyError(f"no FACT training defaults for {dataset!r}; known: {', '.join(_TRAINING)}")
     return _TRAINING[dataset]
-
-
-def _recipe_name(dataset: str) -> str:
-    """The registry's recipe dataset of ``dataset``; unknown names pass through (the tables'
-    own lookups then name what is known)."""
-    try:
-        return recipe_dataset(dataset)
-    except KeyError:
-        return dataset

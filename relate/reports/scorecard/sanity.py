@@ -24,6 +24,7 @@ from tabulate import tabulate
 
 from relate.errors import DataError
 from relate.reports.summary import read_metrics
+from relate.reports.tables import cell_stats, select
 
 PASS, FAIL, NOT_RUN = "PASS", "FAIL", "not run"
 MAJORITY_PREFIX = "majority-"
@@ -60,16 +61,9 @@ def majority_f1(paths: Iterable[Path]) -> dict[str, float]:
 
 def _row_f1(frame: pd.DataFrame, dataset: str, segmenter: str, row: str) -> float | None:
     """Mean over seeds of the per-seed mean over splits of F1@50, or None without runs."""
-    runs = frame[
-        (frame["dataset"] == dataset)
-        & (frame["segmenter"] == segmenter)
-        & (frame["row"] == row)
-        & (frame["convention"] == "standard")
-    ]
-    if runs.empty:
-        return None
-    per_seed = runs.groupby("seed")["f1@50"].mean()
-    return float(per_seed.mean())
+    runs = select(frame, dataset=dataset, segmenter=segmenter, row=row, convention="standard")
+    stats = cell_stats(runs, row)
+    return None if stats is None else stats.mean("f1@50")
 
 
 def _check(value: float | None, floor: float | None, margin: float) -> str:
