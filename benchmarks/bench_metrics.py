@@ -1,4 +1,4 @@
-"""Benchmark relate.metrics.score_split against the pure-Python reference on real labels.
+"""Benchmark relate.evaluation.metrics.score_split against the pure-Python reference on real labels.
 
 Usage::
 
@@ -34,10 +34,10 @@ from typing import Any
 import numpy as np
 from tabulate import tabulate
 
-from relate import metrics
 from relate.data.layout import read_bundle, read_labels, read_mapping
-from relate.metrics import score_split
-from relate.metrics_reference import score_split_reference
+from relate.evaluation import metrics
+from relate.evaluation.metrics import score_split
+from relate.evaluation.metrics_reference import score_split_reference
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 50.0

@@ -61,7 +61,7 @@ def worker(args: argparse.Namespace) -> dict[str, object]:
     import torch
 
     from relate import segmenters
-    from relate.variants import get_variant
+    from relate.data.variants import get_variant
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -20,7 +20,7 @@ the same number of epochs, the same torch thread count (``torch.set_num_threads`
 ``OMP_NUM_THREADS``), one fresh subprocess per run, and ours/official runs interleaved
 (their order alternates from pair to pair).
 
-* ours: ``relate.train.train`` (what ``relate train`` runs), the segmenter's recipe on the
+* ours: ``relate.runs.train.train`` (what ``relate train`` runs), the segmenter's recipe on the
   ``synthetic`` dataset (``--fast`` adds the opt-in fast path, see docs/training.md);
 * MS-TCN: the official ``Trainer.train`` with the settings of its ``main.py`` (4 stages,
   10 layers, 64 maps, Adam lr 5e-4, batch 1) and its ``BatchGenerator``;
@@ -108,7 +108,7 @@ def _official_lists(data: Path) -> tuple[dict[str, int], Path]:
 
 
 def _run_ours(args: argparse.Namespace, out: Path) -> int:
-    from relate.train import TrainRequest, train
+    from relate.runs.train import TrainRequest, train
 
     overrides: dict[str, object] = {}
     request = TrainRequest(

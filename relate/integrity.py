@@ -1,7 +1,7 @@
 """Integrity of the torch files of a run folder: zip CRCs and a sha256 sidecar.
 
 ``torch.load`` does not check the CRCs of its zip members, so a flipped byte may load as
-different weights. Every file written by :func:`relate.checkpoint.save_bytes` gets a sidecar
+different weights. Every file written by :func:`relate.runs.checkpoint.save_bytes` gets a sidecar
 ``NAME.sha256`` (written atomically after the file); :func:`verify` checks both.
 """
 

@@ -9,7 +9,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from relate.fusion import (
+from relate.blocks.fusion import (
     ActionGatedAttention,
     action_anchors,
     action_gate,

@@ -1,4 +1,4 @@
-"""Tests for relate.distill: KD, RKD, GCR, MARS, stage pairing and the modality bridge."""
+"""Tests for relate.blocks.distill: KD, RKD, GCR, MARS, stage pairing and the modality bridge."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from relate.distill import (
+from relate.blocks.distill import (
     DISTILL_LOSSES,
     ModalityBridge,
     bridge_loss,

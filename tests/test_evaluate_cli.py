@@ -12,9 +12,9 @@ import pytest
 from conftest import TINY_SPLITS, TINY_VIDEOS, frames
 
 from relate.cli import main
-from relate.evaluate import load_split_predictions
-from relate.metrics import score_split
-from relate.trivial import PREDICTION_HEADER
+from relate.evaluation.evaluate import load_split_predictions
+from relate.evaluation.metrics import score_split
+from relate.evaluation.trivial import PREDICTION_HEADER
 
 
 def write_predictions(folder: Path, videos: list[str], suffix: str = ".txt", mapping=None) -> Path:

@@ -1,12 +1,13 @@
-"""AFT trunk (relate/fusion/trunk.py) and the Table 3 fusions (relate/fusion/baselines.py)."""
+"""AFT trunk (relate/blocks/fusion/trunk.py) and the Table 3 fusions
+(relate/blocks/fusion/baselines.py)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-import relate.fusion.action_gated_attention as aga_module
-from relate.fusion import AlignmentFusion, build_fusion, release_aft_parameters
+import relate.blocks.fusion.action_gated_attention as aga_module
+from relate.blocks.fusion import AlignmentFusion, build_fusion, release_aft_parameters
 
 D = 16  # small width for speed; parameter counts are checked at d = 64
 
@@ -212,7 +213,7 @@ def test_bad_options() -> None:
 def test_release_trunk_by_hand() -> None:
     """Release trunk = InstanceNorm1d per modality -> AGA -> concat -> InstanceNorm1d(2d) ->
     window attention layer -> 1x1 conv 2d -> d (no padding: torch's own InstanceNorm)."""
-    from relate.fusion import ActionGatedAttention
+    from relate.blocks.fusion import ActionGatedAttention
 
     model = make("aft", {})
     z_rgb, z_flow, l_rgb, l_flow = inputs(1, 90)

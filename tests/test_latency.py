@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from relate import latency
 from relate.cli import main
-from relate.latency import Part, StageOptions, StageTask
+from relate.tools import latency
+from relate.tools.latency import Part, StageOptions, StageTask
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -428,7 +428,7 @@ def test_fig3_missing_input_is_a_one_line_error(tmp_path: Path, capsys, case, me
 
 
 def test_segmenter_choices_match_the_models() -> None:
-    from relate.models import SEGMENTER_NAMES
+    from relate.blocks.relate_model import SEGMENTER_NAMES
 
     assert latency.SEGMENTER_NAMES == SEGMENTER_NAMES
 

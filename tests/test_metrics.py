@@ -1,4 +1,4 @@
-"""Tests of relate.metrics: hand-computed cases, the release examples, errors, parity.
+"""Tests of relate.evaluation.metrics: hand-computed cases, the release examples, errors, parity.
 
 Expected numbers are worked out in the comments. "P"/"G" are the predicted/GT segments
 (label, start, exclusive end) after dropping background.
@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from relate.metrics import CONVENTIONS, METRIC_KEYS, average_splits, score_split
-from relate.metrics_reference import (
+from relate.evaluation.metrics import CONVENTIONS, METRIC_KEYS, average_splits, score_split
+from relate.evaluation.metrics_reference import (
     OVERLAPS,
     edit_score,
     match_counts,

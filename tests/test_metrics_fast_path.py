@@ -1,4 +1,4 @@
-"""The integer fast path of relate.metrics against the pure-Python oracles.
+"""The integer fast path of relate.evaluation.metrics against the pure-Python oracles.
 
 Narrow id dtypes, scans split into many blocks, GT padding codes, per-video scores, edge
 videos (background only, one frame, one class) and the vectorised kernels on their own.
@@ -10,16 +10,16 @@ import numpy as np
 import pytest
 from test_metrics import fact_oracle, perturbed_split, release_oracle
 
-from relate import metrics_scan
-from relate.metrics import (
+from relate.evaluation import metrics_scan
+from relate.evaluation.metrics import (
     CONVENTIONS,
     METRIC_KEYS,
     id_dtype,
     score_split,
     score_split_and_videos,
 )
-from relate.metrics_reference import levenshtein, score_split_reference
-from relate.metrics_segments import Segments, _count_before, edit_distances
+from relate.evaluation.metrics_reference import levenshtein, score_split_reference
+from relate.evaluation.metrics_segments import Segments, _count_before, edit_distances
 
 ORACLES = {
     "standard": score_split_reference,

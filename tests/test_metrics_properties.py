@@ -1,4 +1,4 @@
-"""Property tests of relate.metrics on run-length-encoded random label sequences."""
+"""Property tests of relate.evaluation.metrics on run-length-encoded random label sequences."""
 
 from __future__ import annotations
 
@@ -7,8 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from relate.metrics import CONVENTIONS, METRIC_KEYS, OVERLAPS, score_split, score_split_and_videos
-from relate.metrics_reference import score_split_reference
+from relate.evaluation.metrics import (
+    CONVENTIONS,
+    METRIC_KEYS,
+    OVERLAPS,
+    score_split,
+    score_split_and_videos,
+)
+from relate.evaluation.metrics_reference import score_split_reference
 
 LABELS = "abcde"
 BACKGROUND = "e"

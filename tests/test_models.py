@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from relate.models import RelateModel, RelateSpec, build_teacher, count_parameters
+from relate.blocks.relate_model import RelateModel, RelateSpec, build_teacher, count_parameters
 from relate.segmenters.base import SegmenterOutput
 
 C = 11

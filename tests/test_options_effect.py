@@ -1,4 +1,4 @@
-"""Every option of relate.presets.OPTIONS changes the computation: none is silently ignored.
+"""Every option of relate.blocks.presets.OPTIONS changes the computation: none is silently ignored.
 
 The test is driven by the registry: an option added there without a case here fails
 ``test_every_option_has_a_case``.
@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 import torch
 
-from relate.models import RelateModel, RelateSpec, build_teacher
-from relate.presets import OPTIONS, expand_options, preset_options
-from relate.refine import refine_prediction
-from relate.students import StudentModel, StudentSpec, build_student_teacher
+from relate.blocks.presets import OPTIONS, expand_options, preset_options
+from relate.blocks.refine import refine_prediction
+from relate.blocks.relate_model import RelateModel, RelateSpec, build_teacher
+from relate.blocks.students import StudentModel, StudentSpec, build_student_teacher
 
 C = 11
 T = 60
@@ -103,13 +103,13 @@ def pr_changes(name: str, value: str) -> bool:
 
 
 def plan_changes(option: str, value: str) -> bool:
-    from relate.train_distilled import distilled_training
+    from relate.runs.distilled import distilled_training
 
     if option == "schedule":
         return distilled_training("gtea", "mstcn", value, None, {}) != distilled_training(
             "gtea", "mstcn", "release", None, {}
         )
-    from relate.params import resolve_options
+    from relate.tools.params import resolve_options
 
     return resolve_options("mstcn", "gtea", C, {option: value}) != resolve_options(
         "mstcn", "gtea", C, {}
@@ -175,7 +175,7 @@ def _teacher_arch_changes() -> bool:
 
 
 def _bridge_padding_changes() -> bool:
-    from relate.distill import bridge_loss
+    from relate.blocks.distill import bridge_loss
 
     g = torch.Generator().manual_seed(0)
     a, b = torch.randn(2, 8, 10, generator=g), torch.randn(2, 8, 10, generator=g)

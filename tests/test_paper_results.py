@@ -252,7 +252,7 @@ def test_rows_file_covers_every_result_row(results: pd.DataFrame) -> None:
 
 
 def test_option_defaults_match_relate_spec() -> None:
-    from relate.models import RelateSpec
+    from relate.blocks.relate_model import RelateSpec
 
     defaults = {f.name: f.default for f in dataclasses.fields(RelateSpec)}
     for key, allowed in RELATE_OPTIONS.items():
@@ -260,7 +260,7 @@ def test_option_defaults_match_relate_spec() -> None:
 
 
 def test_every_relate_row_builds_a_relate_spec() -> None:
-    from relate.models import RelateSpec
+    from relate.blocks.relate_model import RelateSpec
 
     for line in load_paper_rows().itertuples(index=False):
         if line.variant != "relate":

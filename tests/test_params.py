@@ -1,4 +1,4 @@
-"""Parameter table (relate.params) and `relate params`; counts as in docs/decisions.md."""
+"""Parameter table (relate.tools.params) and `relate params`; counts as in docs/decisions.md."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from relate.cli import main
-from relate.params import (
+from relate.tools.params import (
     baseline_count,
     budget_count,
     match_total_layers,

@@ -1,4 +1,4 @@
-"""``relate parity`` (relate/parity/): release loading errors, the key-mapping checker, and,
+"""``relate parity`` (relate/tools/parity/): release loading errors, the key-mapping checker, and,
 when RELATE_RELEASE_PATH points to a checkout of github.com/Hsj303/RELATE, the parity run."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import pytest
 import torch
 
 import relate
-from relate import parity
 from relate.cli import main
 from relate.errors import DataError
-from relate.parity import KeyMappingError, check_mapping, key_mapping, release_key
+from relate.tools import parity
+from relate.tools.parity import KeyMappingError, check_mapping, key_mapping, release_key
 
 RELEASE_PATH = os.environ.get("RELATE_RELEASE_PATH")
 needs_release = pytest.mark.skipif(
@@ -137,7 +137,7 @@ def test_release_key_rules():
 
 @pytest.mark.parametrize("segmenter", ["mstcn", "asformer"])
 def test_every_key_of_our_release_default_model_has_a_distinct_target(segmenter):
-    from relate.models import RelateModel, RelateSpec, build_teacher
+    from relate.blocks.relate_model import RelateModel, RelateSpec, build_teacher
 
     spec = RelateSpec.from_options(segmenter, "gtea", 5, num_layers=2)
     state = dict(RelateModel(spec).state_dict())
@@ -157,7 +157,7 @@ def test_widened_row_keeps_its_note_and_rechecks():
 
 
 def _rkd(student: torch.Tensor, teacher: torch.Tensor) -> float:
-    from relate.distill import rkd_loss
+    from relate.blocks.distill import rkd_loss
 
     return float(rkd_loss(student, teacher))
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from relate.cli import main
-from relate.plan.calibration import FORMAT, calibration_from_dict, load_calibration
-from relate.plan.dag import Dag, Job, parse_dry_run
-from relate.plan.model import job_seconds, plan_costs, render, train_epochs
-from relate.plan.stats import dataset_stats
+from relate.tools.plan.calibration import FORMAT, calibration_from_dict, load_calibration
+from relate.tools.plan.dag import Dag, Job, parse_dry_run
+from relate.tools.plan.model import job_seconds, plan_costs, render, train_epochs
+from relate.tools.plan.stats import dataset_stats
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SMOKE = REPO_ROOT / "config" / "smoke.yaml"
@@ -195,7 +195,7 @@ def test_missing_calibration_and_shipped_one(tmp_path, capsys):
 
 def test_library_does_not_import_snakemake():
     code = (
-        "import sys, relate.plan.model, relate.plan.dag, relate.commands.plan; "
+        "import sys, relate.tools.plan.model, relate.tools.plan.dag, relate.commands.plan; "
         "sys.exit('snakemake' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT).returncode == 0

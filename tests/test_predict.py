@@ -11,7 +11,7 @@ import pytest
 from relate.cli import main
 from relate.data.layout import DatasetLayout, load_split, read_labels
 from relate.data.synthetic import SynthConfig, generate_dataset
-from relate.trivial import PREDICTION_HEADER
+from relate.evaluation.trivial import PREDICTION_HEADER
 
 HEADS = ["stage1", "stage2", "final"]
 

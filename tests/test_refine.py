@@ -1,4 +1,5 @@
-"""Prediction refinement (relate.refine): hand-built cases for every branch, options, invariants.
+"""Prediction refinement (relate.blocks.refine): hand-built cases for every branch, options,
+invariants.
 
 Heads are written as lists of rows; in every hand-built case each head has an entry 0 and an
 entry 1 unless a test says otherwise, so its min-max normalisation is the identity in float32
@@ -17,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from relate.refine import (
+from relate.blocks.refine import (
     DEFAULT_PR_OPTIONS,
     PAPER_LITERAL_PR_OPTIONS,
     PR_OPTIONS,

@@ -9,7 +9,7 @@ import sys
 def test_seed_everything_is_deterministic_without_importing_the_compiler() -> None:
     code = (
         "import sys, torch\n"
-        "from relate.seeding import seed_everything\n"
+        "from relate.runs.seeding import seed_everything\n"
         "seed_everything(0)\n"
         "assert torch.are_deterministic_algorithms_enabled()\n"
         "assert not torch.is_deterministic_algorithms_warn_only_enabled()\n"

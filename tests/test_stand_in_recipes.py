@@ -10,9 +10,9 @@ from relate.data.layout import read_mapping
 from relate.data.registry import DATASETS, recipe_dataset
 from relate.data.synthetic import generate_dataset
 from relate.data.synthetic_shapes import SHAPES, shape_config
+from relate.runs.distilled import RELATE_LR
 from relate.segmenters import asformer, fact
-from relate.train_distilled import RELATE_LR
-from relate.workflow_config import configured_epochs
+from relate.tools.workflow_config import configured_epochs
 
 STAND_INS = sorted(name for name, info in DATASETS.items() if info.stands_in_for)
 

@@ -1,4 +1,4 @@
-"""Single-branch distilled students (relate/students.py): every method x segmenter, tiny."""
+"""Single-branch distilled students (relate/blocks/students.py): every method x segmenter, tiny."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from relate.students import StudentModel, StudentSpec, build_student_teacher
+from relate.blocks.students import StudentModel, StudentSpec, build_student_teacher
 
 C = 11
 TINY = {

@@ -32,7 +32,7 @@ from relate.data.synthetic_check import TOLERANCE, check_shape
 from relate.data.synthetic_shapes import SHAPES, TARGETS, shape_config, shape_info
 from relate.data.synthetic_stats import runs, segment_stats, shape_stats
 from relate.data.validate import validate_dataset
-from relate.plan.stats import REAL_STATS
+from relate.tools.plan.stats import REAL_STATS
 
 LIKES = ("gtea", "50salads", "breakfast")
 

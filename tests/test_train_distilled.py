@@ -14,9 +14,9 @@ import pytest
 import torch
 from conftest import kill_after_first_checkpoint
 
-from relate.checkpoint import load_checkpoint
 from relate.cli import main
 from relate.data.synthetic import SynthConfig, generate_dataset
+from relate.runs.checkpoint import load_checkpoint
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TINY_SEG = ["--set", "num_layers=2", "--set", "num_f_maps=8"]

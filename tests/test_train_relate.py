@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from relate.checkpoint import load_checkpoint
 from relate.cli import main
 from relate.data.synthetic import SynthConfig, generate_dataset
+from relate.runs.checkpoint import load_checkpoint
 
 
 class Stop(BaseException):
@@ -97,7 +97,7 @@ def test_relate_run_folder(relate_run: Path, teacher: Path) -> None:
 
 
 def test_release_schedule_default(synth: Path, teacher: Path, tmp_path: Path) -> None:
-    from relate import train as train_module
+    from relate.runs import train as train_module
 
     plan = train_module.plan_run(
         train_module.TrainRequest(
@@ -118,7 +118,7 @@ def test_release_schedule_default(synth: Path, teacher: Path, tmp_path: Path) ->
 def test_teacher_frozen_and_not_in_checkpoint(
     synth: Path, teacher: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from relate import train as train_module
+    from relate.runs import train as train_module
 
     seen = {}
     real = train_module._distilled_loss
@@ -148,7 +148,7 @@ def test_teacher_frozen_and_not_in_checkpoint(
 def test_resume_and_determinism(
     synth: Path, teacher: Path, relate_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from relate import train as train_module
+    from relate.runs import train as train_module
 
     out = tmp_path / "r"
     real = train_module._write_log

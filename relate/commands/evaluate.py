@@ -8,7 +8,7 @@ from pathlib import Path
 
 from relate import io
 from relate.data.registry import DATASETS, get_dataset
-from relate.metrics import CONVENTIONS
+from relate.evaluation.metrics import CONVENTIONS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -58,7 +58,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from relate.evaluate import evaluate_split  # only when scoring: `relate` start-up stays light
+    from relate.evaluation.evaluate import (
+        evaluate_split,  # only when scoring: `relate` start-up stays light
+    )
     from relate.provenance import provenance
 
     result = evaluate_split(

@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def parse_metrics(items: list[str]) -> dict[str, str]:
     """``SETUP=SOURCE`` items -> {setup: source}; a setup given twice is an error."""
-    from relate.latency import SETUPS
+    from relate.tools.latency import SETUPS
 
     if not items:
         raise RelateError("no --metrics given: Fig. 3 needs each setup's evaluation results")

@@ -37,7 +37,7 @@ def size(text: str) -> tuple[int, int]:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from relate.latency import SEGMENTER_NAMES, SETUPS
+    from relate.tools.latency import SEGMENTER_NAMES, SETUPS
 
     parser = subparsers.add_parser(
         "latency",
@@ -152,7 +152,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def parse_setups(text: str) -> list[str]:
-    from relate.latency import SETUPS
+    from relate.tools.latency import SETUPS
 
     names = [s.strip() for s in text.split(",") if s.strip()]
     unknown = [s for s in names if s not in SETUPS]
@@ -180,7 +180,7 @@ def format_summary(report: dict) -> str:
     """One table row per setup: stage medians and the total, in seconds."""
     from tabulate import tabulate
 
-    from relate.latency import STAGES
+    from relate.tools.latency import STAGES
 
     rows = []
     for setup, summary in report["setups"].items():

@@ -81,7 +81,7 @@ def _cells(args: argparse.Namespace) -> list[tuple[str, str]]:
 def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from relate.params import parameter_table, resolve_num_classes, to_markdown
+    from relate.tools.params import parameter_table, resolve_num_classes, to_markdown
 
     options = parse_options(args.relate_options)
     texts, tables = [], []

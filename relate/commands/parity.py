@@ -89,8 +89,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from relate.parity import run_parity
     from relate.provenance import provenance
+    from relate.tools.parity import run_parity
 
     if args.out is not None and args.out.suffix not in (".md", ".json"):
         raise RelateError(f"--out {args.out}: expected a .md or .json file")

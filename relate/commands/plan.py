@@ -10,7 +10,7 @@ from relate.errors import DataError, RelateError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from relate.plan.model import DEFAULT_GPU_SPEEDUP
+    from relate.tools.plan.model import DEFAULT_GPU_SPEEDUP
 
     parser = subparsers.add_parser(
         "plan",
@@ -78,9 +78,9 @@ def _load_config(path: Path) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from relate.plan.calibration import load_calibration, measure, write_calibration
-    from relate.plan.dag import dry_run
-    from relate.plan.model import plan_costs, render
+    from relate.tools.plan.calibration import load_calibration, measure, write_calibration
+    from relate.tools.plan.dag import dry_run
+    from relate.tools.plan.model import plan_costs, render
 
     if args.calibrate is None and args.configfile is None:
         raise RelateError("give --configfile (and/or --calibrate OUT.json)")

@@ -51,7 +51,7 @@ def register_pr_options(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from relate.predict import predict_split  # imports torch: only when predicting
+    from relate.evaluation.predict import predict_split  # imports torch: only when predicting
 
     overrides = key_values(args.pr_options, "--pr-option")
     count = predict_split(args.run, args.data, args.split, args.out, args.device, overrides)

@@ -10,10 +10,10 @@ import argparse
 from pathlib import Path
 
 from relate import io
+from relate.blocks.presets import PRESETS
 from relate.data.registry import DATASETS
 from relate.errors import RelateError
-from relate.metrics import CONVENTIONS
-from relate.presets import PRESETS
+from relate.evaluation.metrics import CONVENTIONS
 
 
 def _add_metrics_inputs(parser: argparse.ArgumentParser, conventions: bool = True) -> None:

@@ -11,12 +11,12 @@ from relate.commands.options import key_values, split_key_value
 from relate.data.registry import DATASETS
 
 VARIANT_NAMES = ("rgb", "flow", "two_stream")
-"""Kept in step with :data:`relate.variants.VARIANTS` (a test checks); listed here so that
+"""Kept in step with :data:`relate.data.variants.VARIANTS` (a test checks); listed here so that
 ``relate --help`` does not import torch."""
 
 DISTILLED_NAMES = ("relate", "kd", "rkd", "gcr", "mars")
 """Variants that learn from a frozen ``flow`` teacher (need ``--teacher``); kept in step with
-:mod:`relate.train_distilled` (a test checks)."""
+:mod:`relate.runs.distilled` (a test checks)."""
 PRESET_NAMES = ("release", "paper_literal")
 
 TRAIN_PREFIX = "train."
@@ -148,7 +148,7 @@ def parse_settings(settings: list[str]) -> tuple[dict[str, Any], dict[str, Any]]
 
 
 def run(args: argparse.Namespace) -> int:
-    from relate.train import TrainRequest, train  # imports torch: only when training
+    from relate.runs.train import TrainRequest, train  # imports torch: only when training
 
     segmenter, training = parse_settings(args.settings)
     relate_options: dict[str, Any] = key_values(getattr(args, "relate_options", []), "--option")

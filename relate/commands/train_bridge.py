@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from relate.bridge import BridgeRequest, train_bridge
+    from relate.runs.bridge import BridgeRequest, train_bridge
 
     weights = train_bridge(
         BridgeRequest(

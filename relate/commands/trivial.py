@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from relate.trivial import METHODS, ROWS, predict_split
+from relate.evaluation.trivial import METHODS, ROWS, predict_split
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -21,7 +21,7 @@ import pandas as pd
 
 from relate import io
 from relate.errors import DataError, RelateError
-from relate.latency import SCHEMA, SCHEMA_VERSION
+from relate.tools.latency import SCHEMA, SCHEMA_VERSION
 
 F1_COLUMNS = ("f1@10", "f1@25", "f1@50")
 SETUP_LABELS = {

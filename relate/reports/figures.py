@@ -27,7 +27,7 @@ from relate import io
 from relate.data.layout import DatasetLayout, load_split, read_labels, read_mapping
 from relate.data.registry import DATASETS
 from relate.errors import DataError, RelateError
-from relate.evaluate import read_npz_predictions
+from relate.evaluation.evaluate import read_npz_predictions
 from relate.reports.paper_results import parse_row
 from relate.reports.tables import CellStats, cell_stats, in_preset, select
 

@@ -55,7 +55,8 @@ RELATE_OPTIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "fusion": ("aft", "naive", "self_attention", "cross_attention", "local_attentive"),
     }
 )
-"""Option key -> allowed values, the first being the default (relate.models.RelateSpec)."""
+"""Option key -> allowed values, the first being the default
+(relate.blocks.relate_model.RelateSpec)."""
 
 RESULTS_RESOURCE = "paper_results.csv"
 ROWS_RESOURCE = "paper_rows.csv"

@@ -11,7 +11,7 @@ from tabulate import tabulate
 
 from relate import io
 from relate.errors import DataError
-from relate.metrics import average_splits
+from relate.evaluation.metrics import average_splits
 from relate.provenance import git_commit
 
 METRIC_COLUMNS = ("f1@10", "f1@25", "f1@50", "edit", "acc")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import TINY_SPLITS
 
-from relate.trivial import PREDICTION_HEADER
+from relate.evaluation.trivial import PREDICTION_HEADER
 from tests.hostile.conftest import assert_clean_error, snapshot
 
 

@@ -81,9 +81,9 @@ def test_device_cuda_without_cuda_is_refused(
 def test_non_finite_loss_stops_training(
     run_cli, tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bad: float
 ) -> None:
-    import relate.train
+    import relate.runs.train
 
-    real_epoch = relate.train._train_epoch
+    real_epoch = relate.runs.train._train_epoch
     calls = []
 
     def epoch_that_diverges(*args, **kwargs):
@@ -93,7 +93,7 @@ def test_non_finite_loss_stops_training(
             losses = {**losses, "total": bad}
         return losses, accuracy
 
-    monkeypatch.setattr(relate.train, "_train_epoch", epoch_that_diverges)
+    monkeypatch.setattr(relate.runs.train, "_train_epoch", epoch_that_diverges)
     out = tmp_path / "run"
     result = run_cli(*_train(tiny_dataset, out, "--epochs", "3"))
     line = assert_clean_error(result, out)
@@ -101,6 +101,6 @@ def test_non_finite_loss_stops_training(
     assert len(calls) == 2
     assert not (out / "model.pt").exists()
     # The last checkpoint is epoch 1's: the diverged epoch is never saved.
-    from relate.checkpoint import load_checkpoint
+    from relate.runs.checkpoint import load_checkpoint
 
     assert load_checkpoint(out / "checkpoint.pt")["epoch"] == 1

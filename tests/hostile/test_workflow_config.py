@@ -325,7 +325,7 @@ def test_cuda_config_without_gpu_warns_at_planning(tmp_path: Path) -> None:
     """device: cuda on a machine without an NVIDIA GPU plans (a login node may submit to GPU
     nodes) but says in one line that local jobs would fail."""
     _need_console_scripts()
-    from relate.workflow_config import nvidia_gpu_count
+    from relate.tools.workflow_config import nvidia_gpu_count
 
     if nvidia_gpu_count():
         pytest.skip("this machine has an NVIDIA GPU")

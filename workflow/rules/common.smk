@@ -21,7 +21,7 @@ import yaml
 from snakemake.common.configfile import load_configfile
 from snakemake.utils import validate
 
-from relate.workflow_config import holds, key_text, nvidia_gpu_count, schema_problem
+from relate.tools.workflow_config import holds, key_text, nvidia_gpu_count, schema_problem
 
 SCHEMA_FILE = os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml")
 

@@ -2,7 +2,7 @@
 
 from relate.data.registry import DATASETS, get_dataset
 from relate.reports.paper_results import parse_row
-from relate.workflow_config import configured_epochs, name_problem
+from relate.tools.workflow_config import configured_epochs, name_problem
 
 
 def run_dataset(dataset):

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 from tabulate import tabulate
 
-from relate.presets import DISTILLED, OPTION_NAMES, PRESETS, preset_options
+from relate.blocks.presets import DISTILLED, OPTION_NAMES, PRESETS, preset_options
 from relate.provenance import git_commit
 from relate.reports.scorecard.catalogue import claims
 from relate.reports.scorecard.evidence import FAILS, HOLDS, NOT_RUN

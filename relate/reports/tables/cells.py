@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from relate.errors import RelateError
-from relate.metrics import average_splits
+from relate.evaluation.metrics import average_splits
 from relate.reports.tables.layout import METRICS, NO_PRESET
 
 

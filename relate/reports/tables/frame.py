@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from relate.blocks.presets import DISTILLED, PRESETS
 from relate.errors import DataError, RelateError
-from relate.metrics import CONVENTIONS
-from relate.presets import DISTILLED, PRESETS
+from relate.evaluation.metrics import CONVENTIONS
 from relate.reports.paper_results import RELATE_OPTIONS, parse_row
 from relate.reports.summary import read_metrics
 from relate.reports.tables.layout import FRAME_COLUMNS, KEY, METRICS, NO_PRESET

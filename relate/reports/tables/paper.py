@@ -10,7 +10,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from relate.errors import RelateError
-from relate.metrics import CONVENTIONS
+from relate.evaluation.metrics import CONVENTIONS
 from relate.reports.paper_results import PRINTED_AVERAGES, load_paper_results
 from relate.reports.tables.cells import CellStats, cell_stats, in_preset, select
 from relate.reports.tables.formatting import _ranges, _runs_text, fmt, fmt_stats, header_lines

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 from tabulate import tabulate
 
-from relate.presets import DISTILLED
+from relate.blocks.presets import DISTILLED
 from relate.reports.tables.cells import cell_stats, select
 from relate.reports.tables.formatting import _runs_text, fmt, fmt_stats, header_lines
 from relate.reports.tables.layout import METRIC_TITLES, METRICS
