@@ -73,7 +73,7 @@ def test_resume_must_keep_the_fast_option(
     """A run interrupted after epoch 1 resumes only with the option it started with."""
     import relate.runs.train
 
-    real_epoch = relate.runs.train._train_epoch
+    real_epoch = relate.runs.train.TrainEpoch.__call__
     calls = []
 
     def epoch_that_diverges(*args, **kwargs):
@@ -90,9 +90,9 @@ def test_resume_must_keep_the_fast_option(
         "--epochs", "2", *TINY_MODEL,
     ]  # fmt: skip
     first = [*args, "--fast"] if started_fast else args
-    monkeypatch.setattr(relate.runs.train, "_train_epoch", epoch_that_diverges)
+    monkeypatch.setattr(relate.runs.train.TrainEpoch, "__call__", epoch_that_diverges)
     assert main(first) == 2 and (run / "checkpoint.pt").is_file()
-    monkeypatch.setattr(relate.runs.train, "_train_epoch", real_epoch)
+    monkeypatch.setattr(relate.runs.train.TrainEpoch, "__call__", real_epoch)
     capsys.readouterr()
     other = args if started_fast else [*args, "--fast"]
     assert main(other) == 2

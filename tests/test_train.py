@@ -22,9 +22,11 @@ from relate.data.layout import DatasetLayout, read_labels
 from relate.data.synthetic import SynthConfig, generate_dataset
 from relate.data.variants import VARIANTS, get_variant
 from relate.errors import RelateError
+from relate.evaluation.predictions import upsample
 from relate.runs.checkpoint import load_checkpoint, load_weights, save_bytes
+from relate.runs.inputs import load_train_videos, read_block, read_classes
 from relate.runs.seeding import capture_rng_state, restore_rng_state, seed_everything
-from relate.runs.train import build_model, load_train_videos, read_block, read_classes, upsample
+from relate.runs.train import build_model
 
 TINY_MODEL = ["--set", "num_stages=2", "--set", "num_layers=4", "--set", "num_f_maps=16"]
 

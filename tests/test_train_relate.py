@@ -118,24 +118,26 @@ def test_release_schedule_default(synth: Path, teacher: Path, tmp_path: Path) ->
 def test_teacher_frozen_and_not_in_checkpoint(
     synth: Path, teacher: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from relate.runs import engine
     from relate.runs import train as train_module
 
     seen = {}
-    real = train_module._distilled_loss
+    real = train_module.TrainEpoch.__call__
 
-    def spy(fit, x, target, mask):
-        seen["teacher_grad"] = [p.requires_grad for p in fit.teacher.parameters()]
-        seen["training"] = fit.teacher.training
-        opt_ids = {id(p) for g in fit.optimizer.param_groups for p in g["params"]}
-        seen["overlap"] = opt_ids & {id(p) for p in fit.teacher.parameters()}
-        seen["teacher_before"] = [p.detach().clone() for p in fit.teacher.parameters()]
-        return real(fit, x, target, mask)
+    def spy(self, epoch, bar):
+        teacher = self.frozen
+        seen["teacher_grad"] = [p.requires_grad for p in teacher.parameters()]
+        seen["training"] = teacher.training
+        opt_ids = {id(p) for g in self.optimizer.param_groups for p in g["params"]}
+        seen["overlap"] = opt_ids & {id(p) for p in teacher.parameters()}
+        seen["teacher_before"] = [p.detach().clone() for p in teacher.parameters()]
+        return real(self, epoch, bar)
 
     def stop(out, history):
         raise Stop
 
-    monkeypatch.setattr(train_module, "_distilled_loss", spy)
-    monkeypatch.setattr(train_module, "_write_log", stop)
+    monkeypatch.setattr(train_module.TrainEpoch, "__call__", spy)
+    monkeypatch.setattr(engine, "write_log", stop)
     out = tmp_path / "r"
     with pytest.raises(Stop):
         main(relate_args(synth, out, teacher))
@@ -148,19 +150,20 @@ def test_teacher_frozen_and_not_in_checkpoint(
 def test_resume_and_determinism(
     synth: Path, teacher: Path, relate_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from relate.runs import train as train_module
 
     out = tmp_path / "r"
-    real = train_module._write_log
+    from relate.runs import engine
+
+    real = engine.write_log
 
     def stop(o, history):
         real(o, history)
         raise Stop
 
-    monkeypatch.setattr(train_module, "_write_log", stop)
+    monkeypatch.setattr(engine, "write_log", stop)
     with pytest.raises(Stop):
         main(relate_args(synth, out, teacher))
-    monkeypatch.setattr(train_module, "_write_log", real)
+    monkeypatch.setattr(engine, "write_log", real)
     assert (out / "checkpoint.pt").exists() and not (out / "model.pt").exists()
     assert main(relate_args(synth, out, teacher)) == 0  # resumes after epoch 1
     a = torch.load(out / "model.pt", weights_only=True)

@@ -9,14 +9,12 @@ from typing import Any
 
 from relate.commands.options import key_values, split_key_value
 from relate.data.registry import DATASETS
+from relate.runs.methods import DISTILLED, TRAIN_VARIANTS
 
-VARIANT_NAMES = ("rgb", "flow", "two_stream")
-"""Kept in step with :data:`relate.data.variants.VARIANTS` (a test checks); listed here so that
-``relate --help`` does not import torch."""
-
-DISTILLED_NAMES = ("relate", "kd", "rkd", "gcr", "mars")
-"""Variants that learn from a frozen ``flow`` teacher (need ``--teacher``); kept in step with
-:mod:`relate.runs.distilled` (a test checks)."""
+VARIANT_NAMES = tuple(n for n in TRAIN_VARIANTS if n not in DISTILLED)
+"""The label-supervised variants (the method registry is read without importing torch)."""
+DISTILLED_NAMES = DISTILLED
+"""Variants that learn from a frozen ``flow`` teacher (need ``--teacher``)."""
 PRESET_NAMES = ("release", "paper_literal")
 
 TRAIN_PREFIX = "train."

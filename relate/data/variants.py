@@ -70,31 +70,8 @@ def get_variant(name: str) -> InputVariant:
         raise RelateError(f"unknown input variant {name!r}; known: {', '.join(VARIANTS)}") from None
 
 
-RELATE_VARIANT = InputVariant(
-    "relate", slice(0, FEATURE_DIM), "RELATE: model sees RGB rows; flow rows feed the teacher"
-)
-"""``--variant relate`` (docs/relate_model.md): all 2048 rows are read; the RELATE model gets
-the RGB rows (0-1023), the frozen ``flow`` teacher (and a ``joint`` bridge's MSE) the flow
-rows. Kept out of :data:`VARIANTS`, which lists the label-supervised input variants only."""
-
 RELATE_LR: Mapping[str, float] = MappingProxyType(
     {"gtea": 1e-3, "50salads": 5e-4, "breakfast": 1e-4, "synthetic": 1e-3}
 )
 """The release's RELATE learning rate per dataset (D11 of docs/decisions.md; synthetic uses
 GTEA's)."""
-RELATE_EPOCHS = 100
-RELATE_WEIGHT_DECAY = 1e-5
-
-STUDENT_VARIANTS: Mapping[str, InputVariant] = MappingProxyType(
-    {
-        name: InputVariant(name, slice(0, FEATURE_DIM), text)
-        for name, text in (
-            ("kd", "RGB student + logit KD from the flow teacher (all 2048 rows read)"),
-            ("rkd", "RGB student + relational KD from the flow teacher (all 2048 rows read)"),
-            ("gcr", "RGB student + covariance KD from the flow teacher (all 2048 rows read)"),
-            ("mars", "RGB student + MARS feature MSE to the flow teacher (all 2048 rows read)"),
-        )
-    }
-)
-"""Single-branch distilled students (docs/distillation.md): the model sees the RGB rows, the frozen
-teacher the flow rows, as for ``relate``."""

@@ -21,7 +21,6 @@ the split and each video in one pass.
 from __future__ import annotations
 
 import errno
-import json
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,10 +32,10 @@ from relate.data.registry import DatasetInfo
 from relate.errors import DataError
 from relate.evaluation import metrics
 from relate.evaluation.class_ids import Classes
+from relate.evaluation.predictions import FINAL_HEAD, read_meta
 
 PREDICTION_SUFFIXES = (".txt", ".npy")
-NPZ_META_KEY = "__meta__"
-DEFAULT_HEAD = "final"
+DEFAULT_HEAD = FINAL_HEAD
 
 
 @dataclass(frozen=True)
@@ -101,18 +100,6 @@ def _missing(path: Path, what: str) -> str:
     return f"{what} does not exist"
 
 
-def _npz_meta(path: Path, archive: np.lib.npyio.NpzFile) -> dict:
-    if NPZ_META_KEY not in archive.files:
-        raise DataError(path, f"no {NPZ_META_KEY!r} entry (not written by `relate predict`?)")
-    try:
-        meta = json.loads(str(archive[NPZ_META_KEY].item()))
-    except (ValueError, TypeError, OSError, EOFError, zipfile.BadZipFile) as error:
-        raise DataError(path, f"unreadable {NPZ_META_KEY!r} entry ({error})") from None
-    if not isinstance(meta, dict) or not isinstance(meta.get("classes"), dict):
-        raise DataError(path, f"{NPZ_META_KEY!r} entry lacks the classes (id -> name)")
-    return meta
-
-
 def read_npz_predictions(
     path: Path,
     videos: list[str],
@@ -151,7 +138,7 @@ def read_npz_ids(
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise DataError(path, "not an .npz archive")
     with archive:
-        meta = _npz_meta(path, archive)
+        meta = read_meta(path, archive)
         stored = {int(k): v for k, v in meta["classes"].items() if str(k).lstrip("-").isdigit()}
         if len(stored) != len(id_to_name):
             raise DataError(
@@ -247,7 +234,7 @@ def run_info(path: Path) -> dict[str, object] | None:
     if Path(path).suffix != ".npz":
         return None
     with np.load(path, allow_pickle=False) as archive:
-        meta = _npz_meta(Path(path), archive)
+        meta = read_meta(Path(path), archive)
     config = meta.get("config") or {}
     distilled = config.get("relate") or config.get("student") or {}
     return {

@@ -114,7 +114,7 @@ def interrupted(
     """A run folder holding the checkpoint after epoch 1 of 3 (epoch 2 diverged)."""
     import relate.runs.train
 
-    real_epoch = relate.runs.train._train_epoch
+    real_epoch = relate.runs.train.TrainEpoch.__call__
     calls = []
 
     def epoch_that_diverges(*args, **kwargs):
@@ -124,10 +124,10 @@ def interrupted(
             losses = {**losses, "total": float("nan")}
         return losses, accuracy
 
-    monkeypatch.setattr(relate.runs.train, "_train_epoch", epoch_that_diverges)
+    monkeypatch.setattr(relate.runs.train.TrainEpoch, "__call__", epoch_that_diverges)
     run = tmp_path / "run"
     assert run_cli(*_train(tiny_dataset, run, "--epochs", "3")).code == 2
-    monkeypatch.setattr(relate.runs.train, "_train_epoch", real_epoch)
+    monkeypatch.setattr(relate.runs.train.TrainEpoch, "__call__", real_epoch)
     assert (run / "checkpoint.pt").is_file()
     return run
 

@@ -83,7 +83,7 @@ def test_non_finite_loss_stops_training(
 ) -> None:
     import relate.runs.train
 
-    real_epoch = relate.runs.train._train_epoch
+    real_epoch = relate.runs.train.TrainEpoch.__call__
     calls = []
 
     def epoch_that_diverges(*args, **kwargs):
@@ -93,7 +93,7 @@ def test_non_finite_loss_stops_training(
             losses = {**losses, "total": bad}
         return losses, accuracy
 
-    monkeypatch.setattr(relate.runs.train, "_train_epoch", epoch_that_diverges)
+    monkeypatch.setattr(relate.runs.train.TrainEpoch, "__call__", epoch_that_diverges)
     out = tmp_path / "run"
     result = run_cli(*_train(tiny_dataset, out, "--epochs", "3"))
     line = assert_clean_error(result, out)

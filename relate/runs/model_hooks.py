@@ -1,0 +1,181 @@
+"""The model side of each method: build the model a stored config describes, and predict one
+video with it. Everything ``relate predict`` needs; nothing here trains.
+
+The model is always rebuilt from what ``config.json`` stores: the segmenter name and overrides
+for the label-supervised variants, the ``spec`` (a :class:`relate.blocks.relate_model.RelateSpec`
+or :class:`relate.blocks.students.StudentSpec`, stored as JSON) for the distilled ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import numpy as np
+import torch
+
+from relate import segmenters
+from relate.blocks.refine import DEFAULT_DELTA, refine_prediction
+from relate.blocks.refine_options import resolve_pr_options
+from relate.blocks.relate_model import RelateModel, RelateSpec
+from relate.blocks.students import StudentModel, StudentSpec
+from relate.data.registry import RGB_ROWS
+from relate.errors import RelateError
+from relate.evaluation.predictions import FINAL_HEAD, head_names
+
+SpecT = TypeVar("SpecT")
+
+
+def spec_from_json(cls: type[SpecT], stored: Mapping[str, Any]) -> SpecT:
+    """The spec dataclass ``cls`` from its stored JSON object (``dataclasses.asdict``)."""
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(stored) - names)
+    if unknown:
+        raise RelateError(f"stored {cls.__name__} has unknown field(s) {unknown}")
+    try:
+        return cls(**stored)
+    except (TypeError, ValueError, KeyError) as error:
+        raise RelateError(f"invalid stored {cls.__name__}: {error}") from None
+
+
+def spec_json(spec: Any) -> dict[str, Any]:
+    """The JSON object a spec dataclass is stored as."""
+    return json.loads(json.dumps(dataclasses.asdict(spec)))
+
+
+@torch.inference_mode()
+def predict_video(
+    model: torch.nn.Module, block: np.ndarray, device: torch.device
+) -> dict[str, np.ndarray]:
+    """Probabilities (C, T') of every head for one (D, T') feature block."""
+    x = torch.from_numpy(block).unsqueeze(0).to(device)  # (1, D, T')
+    mask = torch.ones(1, 1, x.shape[-1], device=device)  # (1, 1, T')
+    output = model(x, mask)
+    heads = [torch.softmax(logits, dim=1) for logits in output.logits] + [
+        model.probabilities(output)
+    ]
+    return {
+        name: probs[0].float().cpu().numpy()  # (C, T')
+        for name, probs in zip(head_names(len(output.logits)), heads)
+    }
+
+
+class BaselineHooks:
+    """``rgb``, ``flow``, ``two_stream``: a segmenter on the variant's rows."""
+
+    def build(self, config: Mapping[str, Any]) -> torch.nn.Module:
+        """The segmenter of a resolved config (fresh weights, from the current RNG)."""
+        seg = config["segmenter"]
+        try:
+            return segmenters.build(
+                seg["name"],
+                config["variant"]["in_dim"],
+                len(config["dataset"]["classes"]),
+                config["dataset"]["name"],
+                **seg["overrides"],
+            )
+        except (TypeError, ValueError) as error:
+            raise RelateError(
+                f"cannot build segmenter {seg['name']!r} with {seg['overrides']}: {error}"
+            ) from None
+        except (KeyError, ModuleNotFoundError) as error:
+            raise RelateError(f"segmenter {seg['name']!r} is not available ({error})") from None
+
+    def refinement(
+        self, config: Mapping[str, Any], overrides: Mapping[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """Prediction refinement of the run (None: the method has none)."""
+        if overrides:
+            raise RelateError(
+                f"--pr-option applies to relate runs, not {config['variant']['name']!r}"
+            )
+        return None
+
+    def predict(
+        self,
+        model: torch.nn.Module,
+        block: np.ndarray,
+        device: torch.device,
+        refinement: Mapping[str, Any] | None,
+    ) -> dict[str, np.ndarray]:
+        """Probabilities (C, T') per head for the (D, T') rows the run reads."""
+        return predict_video(model, block, device)
+
+
+class StudentHooks(BaselineHooks):
+    """``kd``, ``rkd``, ``gcr``, ``mars``: an RGB student (the flow rows fed only its teacher)."""
+
+    def build(self, config: Mapping[str, Any]) -> torch.nn.Module:
+        """The student model of the stored spec."""
+        return StudentModel(spec_from_json(StudentSpec, config["student"]["spec"]))
+
+    def predict(
+        self,
+        model: torch.nn.Module,
+        block: np.ndarray,
+        device: torch.device,
+        refinement: Mapping[str, Any] | None,
+    ) -> dict[str, np.ndarray]:
+        """Heads of the RGB rows of a (2048, T') block."""
+        return predict_video(model, block[RGB_ROWS], device)
+
+
+RELATE_HEADS = ("rgb", "flow", "joint", "joint_refined", FINAL_HEAD)
+
+
+class RelateHooks(BaselineHooks):
+    """``relate``: three heads from the RGB rows; ``final`` is the refined joint head."""
+
+    def build(self, config: Mapping[str, Any]) -> torch.nn.Module:
+        """The RELATE model of the stored spec."""
+        return RelateModel(spec_from_json(RelateSpec, config["relate"]["spec"]))
+
+    def refinement(
+        self, config: Mapping[str, Any], overrides: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        """``{"delta", "options"}``: the run's PR options (its preset and ``--option`` values,
+        recorded in config.json), then ``overrides`` (``relate predict --pr-option``)."""
+        merged = {**dict(config["relate"].get("pr_options", {})), **dict(overrides or {})}
+        delta = merged.pop("pr_delta", DEFAULT_DELTA)
+        try:
+            delta = float(delta)
+            if not 0.0 <= delta <= 1.0:
+                raise ValueError(f"pr_delta must be in [0, 1], got {delta}")
+            return {"delta": delta, "options": resolve_pr_options(merged)}
+        except (TypeError, ValueError) as error:
+            raise RelateError(f"invalid prediction-refinement option: {error}") from None
+
+    @torch.inference_mode()
+    def predict(
+        self,
+        model: torch.nn.Module,
+        block: np.ndarray,
+        device: torch.device,
+        refinement: Mapping[str, Any] | None,
+    ) -> dict[str, np.ndarray]:
+        """RELATE heads (C, T') for one (2048, T') block: the model sees the RGB rows; the
+        joint head is refined at the model's rate (defaults when ``refinement`` is None)."""
+        refinement = refinement or {"delta": DEFAULT_DELTA, "options": {}}
+        x = torch.from_numpy(block[RGB_ROWS]).unsqueeze(0).to(device)  # (1, 1024, T')
+        mask = torch.ones(1, 1, x.shape[-1], device=device)
+        probs = {
+            name: p[0].float().cpu().numpy()  # (C, T')
+            for name, p in model.probabilities(model(x, mask)).items()  # type: ignore[operator]
+        }
+        refined = refine_prediction(
+            probs["rgb"].T,
+            probs["flow"].T,
+            probs["joint"].T,
+            delta=refinement["delta"],
+            **dict(refinement["options"]),
+        ).T  # (C, T')
+        probs["joint_refined"] = np.ascontiguousarray(refined)
+        probs[FINAL_HEAD] = probs["joint_refined"]
+        return {name: probs[name] for name in RELATE_HEADS}
+
+
+BASELINE = BaselineHooks()
+STUDENT = StudentHooks()
+RELATE = RelateHooks()
