@@ -11,7 +11,7 @@ two_stream) on a ``--frames``-frame video, a modality-bridge step, a TV-L1 pair 
 window at 224x224, and the start-up of a ``relate`` job; each the median of ``--steps``
 repetitions after ``--warmup``. Writes seconds per frame (per pair, per window, per job)
 with the machine name, CPU model and count, device, torch version, threads and date. The
-same as ``relate plan --calibrate FILE``; the code is :func:`relate.tools.plan.calibration.measure`.
+same as ``relate plan --calibrate FILE``; the code is :func:`relate.tools.plan.measure.measure`.
 On a shared CPU it takes a few minutes; pass the file to ``relate plan --calibration``.
 """
 
@@ -23,7 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from relate.tools.plan.calibration import measure, write_calibration  # noqa: E402
+from relate.tools.plan.calibration import write_calibration  # noqa: E402
+from relate.tools.plan.measure import measure  # noqa: E402
 
 
 def main() -> int:

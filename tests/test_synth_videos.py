@@ -12,12 +12,11 @@ from flow_extraction.tvl1 import compute_flow
 from flow_extraction.video import read_frames
 from relate.cli import main
 from relate.data.layout import DatasetLayout, load_split, read_labels, read_mapping
-from relate.data.synthetic_videos import (
+from relate.data.synthetic_videos import generate_videos
+from relate.data.synthetic_videos_config import SynthVideoConfig, class_names
+from relate.data.synthetic_videos_render import (
     Segment,
-    SynthVideoConfig,
     build_sprites,
-    class_names,
-    generate_videos,
     render_backdrop,
     render_frames,
 )

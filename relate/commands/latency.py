@@ -205,7 +205,8 @@ def format_summary(report: dict) -> str:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from relate import io, latency
+    from relate import io
+    from relate.tools import latency
 
     setups = parse_setups(args.setups)
     check_device(args.device)

@@ -78,8 +78,9 @@ def _load_config(path: Path) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from relate.tools.plan.calibration import load_calibration, measure, write_calibration
+    from relate.tools.plan.calibration import load_calibration, write_calibration
     from relate.tools.plan.dag import dry_run
+    from relate.tools.plan.measure import measure
     from relate.tools.plan.model import plan_costs, render
 
     if args.calibrate is None and args.configfile is None:

@@ -8,10 +8,11 @@ import sys
 import time
 from pathlib import Path
 
-from relate.data.synthetic_videos import SynthVideoConfig, generate_videos
+from relate.data.synthetic_videos_config import SynthVideoConfig
 from relate.errors import RelateError
 
-DEFAULTS = SynthVideoConfig()
+DEFAULTS = {field.name: field.default for field in dataclasses.fields(SynthVideoConfig)}
+"""SynthVideoConfig's defaults, read without building (and so checking) a config."""
 
 OPTIONS: tuple[tuple[str, str, type, str], ...] = (
     ("--videos", "n_videos", int, "number of videos"),
@@ -54,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             type=kind,
             default=None,
             metavar="N" if kind is int else "X",
-            help=f"{text} (default: {getattr(DEFAULTS, name)})",
+            help=f"{text} (default: {DEFAULTS[name]})",
         )
     parser.add_argument(
         "--format",
@@ -62,7 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=("mp4", "avi"),
         default=None,
         help="mp4 = H.264 via PyAV (lossy), avi = FFV1 via OpenCV (lossless) "
-        f"(default: {DEFAULTS.video_format})",
+        f"(default: {DEFAULTS['video_format']})",
     )
     parser.set_defaults(handler=run)
 
@@ -78,12 +79,14 @@ def build_config(args: argparse.Namespace) -> SynthVideoConfig:
     if args.video_format is not None:
         changes["video_format"] = args.video_format
     try:
-        return dataclasses.replace(DEFAULTS, **changes)
+        return SynthVideoConfig(**changes)
     except ValueError as error:
         raise RelateError(str(error)) from None
 
 
 def run(args: argparse.Namespace) -> int:
+    from relate.data.synthetic_videos import generate_videos
+
     config = build_config(args)
     start = time.perf_counter()
     generate_videos(args.out, config, seed=args.seed, progress=sys.stderr.isatty())

@@ -21,6 +21,7 @@ import yaml
 from snakemake.common.configfile import load_configfile
 from snakemake.utils import validate
 
+from relate.runs.naming import PRESETS as RUN_PRESETS
 from relate.tools.workflow_config import holds, key_text, nvidia_gpu_count, schema_problem
 
 SCHEMA_FILE = os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml")
@@ -91,8 +92,7 @@ DATA = config["data"]
 SYNTHETIC = DATA["source"] == "synthetic"
 SEEDS = config["seeds"]
 EXPERIMENTS = config["experiments"]
-PRESETS = ("release", "paper_literal")
-STUDENTS = ("kd", "rkd", "gcr", "mars")
+PRESETS = RUN_PRESETS
 
 
 def jobs_per_gpu():

@@ -2,15 +2,15 @@
 
 import os
 
+from relate.runs.methods import DISTILLED, METHODS
+
 
 def teacher_of(run):
     """Run id of the teacher of a distilled run (None for baselines)."""
-    variant = run_variant(run)
-    if variant in STUDENTS:
-        return "flow"  # the RGB baseline's architecture (D20, docs/decisions.md)
-    if variant == "relate":
-        return f"teacher-{run_preset(run)}"
-    return None
+    method = METHODS.get(run_variant(run))
+    if method is None or method.teacher_run is None:
+        return None
+    return method.teacher_run.format(preset=run_preset(run))
 
 
 def train_inputs(wildcards):
@@ -35,7 +35,7 @@ def train_args(wildcards, input):
         args += ["--variant", "flow", "--teacher-for", "relate"]
     else:
         args += ["--variant", variant]
-    if variant in STUDENTS or variant == "relate":
+    if variant in DISTILLED:
         args += ["--teacher", os.path.dirname(input.teacher)]
     if variant in ("relate", "teacher") and run_preset(run) != "release":
         args += ["--preset", run_preset(run)]

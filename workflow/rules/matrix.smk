@@ -2,6 +2,7 @@
 
 from relate.data.registry import DATASETS, get_dataset
 from relate.reports.paper_results import parse_row
+from relate.runs.naming import RunId
 from relate.tools.workflow_config import configured_epochs, name_problem
 
 
@@ -60,12 +61,7 @@ def option_items(row):
 def run_id(row, preset="release"):
     """The run folder name that produces ``row``: the variant, its options, the preset."""
     spec = parse_row(row)
-    name = spec.variant
-    if spec.options:
-        name += "-" + "+".join(f"{k}={v}" for k, v in spec.options)
-    if preset != "release":
-        name += f"-{preset}"
-    return name
+    return str(RunId(spec.variant, spec.options, preset))
 
 
 def head(row):
@@ -75,18 +71,16 @@ def head(row):
 
 def run_variant(run):
     """Variant of a run id (rgb, flow, two_stream, kd, ..., relate, teacher, bridge)."""
-    return run.split("-", 1)[0]
+    return RunId.parse(run).variant
 
 
 def run_preset(run):
-    return "paper_literal" if run.endswith("-paper_literal") else "release"
+    return RunId.parse(run).preset
 
 
 def run_options(run):
     """``--option`` items encoded in a run id."""
-    body = run.split("-", 1)[1] if "-" in run else ""
-    body = body.removesuffix("paper_literal").rstrip("-")
-    return [item for item in body.split("+") if "=" in item]
+    return RunId.parse(run).option_items()
 
 
 stop_on(name_problem(config, run_dataset, splits))

@@ -36,6 +36,9 @@ class Method:
         sees: the rows the trained model itself gets (the rest feed a frozen teacher).
         section: the config key holding the method's options (None: it has none).
         teacher: True when the method learns from a frozen ``flow`` teacher.
+        teacher_run: the workflow's run id of that teacher (``{preset}`` is filled in):
+            ``flow`` (the RGB baseline's architecture, D20) or ``teacher-{preset}`` (a ``flow``
+            run at the architecture ``--teacher-for relate`` with that preset sets).
         model_hooks, train_hooks: ``module:attribute`` of the hook objects.
     """
 
@@ -46,6 +49,7 @@ class Method:
     teacher: bool
     model_hooks: str | None
     train_hooks: str
+    teacher_run: str | None = None
 
     @property
     def description(self) -> str:
@@ -53,13 +57,13 @@ class Method:
         return self.input.description
 
     def model(self) -> Any:
-        """The model-side hooks (:class:`relate.runs.model_hooks.ModelHooks`)."""
+        """The model-side hooks (:class:`relate.runs.methods.hooks.ModelHooks`)."""
         if self.model_hooks is None:
             raise RelateError(f"{self.name} runs make no predictions")
         return _load(self.model_hooks)
 
     def training(self) -> Any:
-        """The training-side hooks (planning, frozen parts, one video's loss)."""
+        """The training-side hooks (:class:`relate.runs.methods.hooks.TrainingHooks`)."""
         return _load(self.train_hooks)
 
 
@@ -80,7 +84,7 @@ def _baseline(variant: InputVariant) -> Method:
     )
 
 
-def _distilled(name: str, text: str, section: str, hooks: str) -> Method:
+def _distilled(name: str, text: str, section: str, hooks: str, teacher_run: str) -> Method:
     return Method(
         name,
         InputVariant(name, ALL_ROWS, text),
@@ -89,6 +93,7 @@ def _distilled(name: str, text: str, section: str, hooks: str) -> Method:
         True,
         f"relate.runs.model_hooks:{hooks}",
         "relate.runs.methods.distilled:HOOKS",
+        teacher_run,
     )
 
 
@@ -107,6 +112,7 @@ METHODS: Mapping[str, Method] = MappingProxyType(
             "RELATE: model sees RGB rows; flow rows feed the teacher",
             "relate",
             "RELATE",
+            "teacher-{preset}",
         ),
         **{
             name: _distilled(
@@ -114,6 +120,7 @@ METHODS: Mapping[str, Method] = MappingProxyType(
                 f"RGB student + {text} from the flow teacher (all 2048 rows read)",
                 "student",
                 "STUDENT",
+                "flow",
             )
             for name, text in _STUDENT_TEXT.items()
         },

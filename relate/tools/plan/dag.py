@@ -26,7 +26,7 @@ from pathlib import Path
 
 from relate.errors import DataError, RelateError
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 SNAKEFILE = REPO_ROOT / "Snakefile"
 
 _BLOCK_START = re.compile(r"^(?:local)?(?:rule|checkpoint) (\w+):\s*$")

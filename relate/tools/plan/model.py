@@ -11,7 +11,7 @@ Per job (all seconds come from a :class:`~relate.tools.plan.calibration.Calibrat
   branches taken as three 1024-wide segmenters, plus the teacher; fusion, anchors and the
   bridge are left out). Epochs: the config's ``epochs``, else the official recipe
   (:func:`relate.segmenters.defaults` for the baselines, the distilled schedule of
-  :func:`relate.runs.distilled.distilled_training` for students, RELATE and its teacher).
+  :func:`relate.runs.methods.distilled.distilled_training` for students, RELATE and its teacher).
 * ``train_bridge``: o + bridge_epochs x train frames x bridge_train.
 * ``predict``: o + test frames x the forward seconds of the run's model (``relate``: 3 x).
 * ``flow`` (TV-L1) and ``features`` (I3D RGB + flow): o + frames x tvl1 (per pair), resp.
@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from relate.errors import RelateError
+from relate.runs.naming import RunId
 from relate.tools.plan.calibration import Calibration
 from relate.tools.plan.dag import Dag, Job
 from relate.tools.plan.stats import dataset_stats
@@ -86,18 +87,15 @@ class Plan:
 
 
 def run_variant(run: str) -> str:
-    return run.split("-", 1)[0]
+    return RunId.parse(run).variant
 
 
 def run_preset(run: str) -> str:
-    return "paper_literal" if run.endswith("-paper_literal") else "release"
+    return RunId.parse(run).preset
 
 
 def run_options(run: str) -> dict[str, str]:
-    body = run.split("-", 1)[1] if "-" in run else ""
-    body = body.removesuffix("paper_literal").rstrip("-")
-    items = [item for item in body.split("+") if "=" in item]
-    return dict(item.split("=", 1) for item in items)
+    return dict(RunId.parse(run).options)
 
 
 # --- epochs ----------------------------------------------------------------------------------
@@ -123,7 +121,7 @@ def train_epochs(config: Mapping[str, Any], dataset: str, segmenter: str, run: s
             return segmenters.defaults(segmenter, dataset).epochs
         if variant == "teacher" or variant == "relate" or variant in STUDENTS:
             from relate.blocks.presets import expand_options
-            from relate.runs.distilled import distilled_training
+            from relate.runs.methods.distilled import distilled_training
 
             distilled = "relate" if variant == "teacher" else variant
             model = expand_options(distilled, run_preset(run), options).model
