@@ -9,6 +9,7 @@ import torch
 
 from relate.blocks.distill import (
     DISTILL_LOSSES,
+    LOSSES,
     ModalityBridge,
     bridge_loss,
     gcr_loss,
@@ -19,8 +20,8 @@ from relate.blocks.distill import (
 )
 from relate.segmenters.base import SegmenterOutput
 
-FEATURE_LOSSES = ["rkd", "gcr", "mars"]
-ALL = ["kd", "rkd", "gcr", "mars"]
+FEATURE_LOSSES = [n for n, e in LOSSES.items() if e.tensor == "features"]
+ALL = list(LOSSES)
 EPS = 1e-6
 
 

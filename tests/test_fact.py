@@ -9,17 +9,9 @@ import numpy as np
 import pytest
 import torch
 
+from relate.data.registry import datasets_with
 from relate.segmenters import build, defaults
-from relate.segmenters.fact import (
-    BREAKFAST,
-    CONFIGS,
-    FIFTY_SALADS,
-    GTEA,
-    SYNTHETIC,
-    FACTConfig,
-    build_fact,
-    transcript_stats,
-)
+from relate.segmenters.fact import FACTConfig, build_fact, fact_config, transcript_stats
 from relate.segmenters.fact_blocks import BlockOutput
 from relate.segmenters.fact_loss import (
     TERMS,
@@ -47,6 +39,10 @@ SMALL = dict(  # a few-thousand-parameter FACT with every block type
 )
 C = 5
 D = 24
+CONFIGS = {name: fact_config(name) for name in datasets_with("fact")}
+"""FACT's settings on every dataset whose registry row gives them."""
+GTEA, BREAKFAST = CONFIGS["gtea"], CONFIGS["breakfast"]
+FIFTY_SALADS, SYNTHETIC = CONFIGS["50salads"], CONFIGS["synthetic"]
 
 
 def small(seed: int = 0, **kw) -> torch.nn.Module:
@@ -277,6 +273,23 @@ def test_official_config_values():
     assert defaults("fact", "50salads") == g == defaults("fact", "synthetic")
     with pytest.raises(ValueError):
         FACTConfig(ntoken=30, average_transcript_len=32.9)
+
+
+def test_registry_settings_are_the_official_and_derived_configs():
+    """The registry rows give exactly the configs the official YAMLs and gen_config give."""
+    assert GTEA == FACTConfig()
+    assert BREAKFAST == FACTConfig(
+        blocks="iuUU", f="m2", f_dim=512, a_dim=512, dropout=0.0, cmr=0.3, tm_t=30,
+        tm_p=0.05, average_transcript_len=6.9, bg_class=(0,), eval_bg=True,
+    )  # fmt: skip
+    assert FIFTY_SALADS == dataclasses.replace(
+        GTEA, ntoken=39, average_transcript_len=19.98, bg_class=(), eval_bg=True, sample_rate=2
+    )
+    assert SYNTHETIC == dataclasses.replace(GTEA, ntoken=21, average_transcript_len=9.9)
+    for name in ("synthetic_gtea", "synthetic_50salads", "synthetic_breakfast"):
+        assert fact_config(name) == CONFIGS[name.removeprefix("synthetic_")]
+    with pytest.raises(KeyError, match="no FACT training defaults"):
+        defaults("fact", "nope")
 
 
 def _read_labels(folder):

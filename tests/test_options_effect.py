@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 
+from relate.blocks.distill.table import named_knobs
 from relate.blocks.presets import OPTIONS, expand_options, preset_options
 from relate.blocks.refine import refine_prediction
 from relate.blocks.relate_model import RelateModel, RelateSpec, build_teacher
@@ -81,13 +82,8 @@ def relate_changes(**kw: Any) -> bool:
 
 
 def students_change(**kw: Any) -> bool:
-    methods = {
-        "temperature": "kd",
-        "kd_reduction": "kd",
-        "kd_tau2": "kd",
-        "kd_stages": "kd",
-        "rkd_loss": "rkd",
-        "gcr_matrix": "gcr",
+    methods = {  # a knob of the loss table changes its own loss's students
+        **{option: loss for option, (loss, _) in named_knobs().items()},
         "weight": "mars",
         "single_branch_depth": "kd",
         "segmenter.num_f_maps": "kd",
@@ -103,13 +99,13 @@ def pr_changes(name: str, value: str) -> bool:
 
 
 def plan_changes(option: str, value: str) -> bool:
-    from relate.runs.distilled import distilled_training
+    from relate.runs.methods.distilled import distilled_training
 
     if option == "schedule":
         return distilled_training("gtea", "mstcn", value, None, {}) != distilled_training(
             "gtea", "mstcn", "release", None, {}
         )
-    from relate.tools.params import resolve_options
+    from relate.blocks.param_budget import resolve_options
 
     return resolve_options("mstcn", "gtea", C, {option: value}) != resolve_options(
         "mstcn", "gtea", C, {}

@@ -5,17 +5,17 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from relate.cli import main
-from relate.tools.params import (
+from relate.blocks.param_budget import (
     baseline_count,
     budget_count,
     match_total_layers,
-    parameter_table,
     relate_counts,
     require_match_total_layers,
     resolve_options,
     spec_with_layers,
 )
+from relate.cli import main
+from relate.tools.params import parameter_table
 
 
 @pytest.fixture(scope="module")

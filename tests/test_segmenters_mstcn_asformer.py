@@ -16,6 +16,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from relate.data.registry import DATASETS
 from relate.segmenters import build, defaults
 from relate.segmenters.asformer import WindowAttention, build_window_mask, instance_norm
 from relate.segmenters.losses import segmentation_loss, truncated_smoothing
@@ -30,7 +31,7 @@ def one_thread() -> Iterator[None]:
     torch.set_num_threads(previous)
 
 
-DATASET_CLASSES = {"gtea": 11, "50salads": 19, "breakfast": 48}
+DATASET_CLASSES = {n: row.n_classes for n, row in DATASETS.items() if not row.synthetic}
 
 # --- parameter counts --------------------------------------------------------------------
 

@@ -7,11 +7,10 @@ from pathlib import Path
 import pytest
 
 from relate.data.layout import read_mapping
-from relate.data.registry import DATASETS, recipe_dataset
+from relate.data.registry import DATASETS, recipe_dataset, relate_lr, segmenter_settings
 from relate.data.synthetic import generate_dataset
 from relate.data.synthetic_shapes import SHAPES, shape_config
-from relate.runs.distilled import RELATE_LR
-from relate.segmenters import asformer, fact
+from relate.segmenters import SEGMENTERS, asformer, defaults, fact
 from relate.tools.workflow_config import configured_epochs
 
 STAND_INS = sorted(name for name, info in DATASETS.items() if info.stands_in_for)
@@ -27,11 +26,12 @@ def test_stand_in_takes_the_paper_datasets_settings(name: str) -> None:
     assert recipe_dataset(name) == paper
     for field in ("fps", "sample_rate", "n_splits", "n_classes", "background"):
         assert getattr(DATASETS[name], field) == getattr(DATASETS[paper], field), field
-    assert fact.CONFIGS[paper] == fact.CONFIGS[recipe_dataset(name)]
-    assert fact.training_defaults(name) == fact.training_defaults(paper)
-    assert asformer.training_defaults(name) == asformer.training_defaults(paper)
+    assert fact.fact_config(name) == fact.fact_config(paper)
+    for segmenter in SEGMENTERS:
+        assert segmenter_settings(segmenter, name) == segmenter_settings(segmenter, paper)
+        assert defaults(segmenter, name) == defaults(segmenter, paper)
     assert asformer.default_channel_mask_rate(name) == asformer.default_channel_mask_rate(paper)
-    assert paper in RELATE_LR
+    assert relate_lr(name) == relate_lr(paper)
 
 
 @pytest.mark.parametrize("name", STAND_INS)
@@ -44,7 +44,7 @@ def test_background_ids_are_the_ones_facts_recipe_names(name: str, tmp_path: Pat
     generate_dataset(out, shape_config(like, n_videos=2 * splits, mean_frames=240), seed=0)
     mapping = read_mapping(out / "mapping.txt")
     labels = [DATASETS[name].release_background] if DATASETS[name].release_background else []
-    assert tuple(sorted(mapping[label] for label in labels)) == fact.CONFIGS[like].bg_class
+    assert tuple(sorted(mapping[label] for label in labels)) == fact.fact_config(like).bg_class
 
 
 @pytest.mark.parametrize(
@@ -63,3 +63,11 @@ def test_configured_epochs_per_segmenter_and_paper_dataset(
     epochs: object, segmenter: str, dataset: str, expected: int | None
 ) -> None:
     assert configured_epochs({"epochs": epochs}, segmenter, dataset) == expected
+
+
+def test_relate_lr_is_the_releases_per_dataset() -> None:
+    expected = {"gtea": 1e-3, "50salads": 5e-4, "breakfast": 1e-4, "synthetic": 1e-3}
+    assert {name: relate_lr(name) for name in expected} == expected
+    assert relate_lr("synthetic_breakfast") == 1e-4
+    with pytest.raises(KeyError, match="unknown dataset"):
+        relate_lr("kinetics")

@@ -7,10 +7,12 @@ import math
 import pytest
 import torch
 
+from relate.blocks.distill import LOSSES, student_losses
 from relate.blocks.students import StudentModel, StudentSpec, build_student_teacher
+from relate.segmenters import SEGMENTERS
 
 C = 11
-TINY = {
+TINY = {  # options that keep each segmenter small
     "mstcn": {"segmenter.num_layers": 2, "segmenter.num_f_maps": 8},
     "asformer": {"segmenter.num_layers": 2, "segmenter.num_f_maps": 8},
     "fact": {
@@ -23,10 +25,10 @@ TINY = {
 }
 
 
-@pytest.mark.parametrize("segmenter", ["mstcn", "asformer", "fact"])
-@pytest.mark.parametrize("method", ["kd", "rkd", "gcr", "mars"])
+@pytest.mark.parametrize("segmenter", list(SEGMENTERS))
+@pytest.mark.parametrize("method", student_losses())
 def test_forward_backward_teacher_untouched(segmenter: str, method: str) -> None:
-    spec = StudentSpec.from_options(method, segmenter, "gtea", C, **TINY[segmenter])
+    spec = StudentSpec.from_options(method, segmenter, "gtea", C, **TINY.get(segmenter, {}))
     torch.manual_seed(0)
     student = StudentModel(spec)
     teacher = build_student_teacher(spec).eval().requires_grad_(False)
@@ -43,7 +45,7 @@ def test_forward_backward_teacher_untouched(segmenter: str, method: str) -> None
     terms["total"].backward()
     assert any(p.grad is not None and float(p.grad.abs().sum()) > 0 for p in student.parameters())
     assert all(p.grad is None for p in teacher.parameters())
-    assert spec.loss_weight == (50.0 if method == "mars" else 0.5)
+    assert spec.loss_weight == LOSSES[method].weight == (50.0 if method == "mars" else 0.5)
     probs = student.probabilities(student(x))
     assert probs.shape == (1, C, 50)
 

@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from relate.blocks.distill.table import CMKD_GAMMA, LOSSES, relate_losses, student_losses
 from relate.blocks.refine_options import PR_OPTIONS
 
 RELATE = ("relate",)
-STUDENTS = ("kd", "rkd", "gcr", "mars")
+STUDENTS: tuple[str, ...] = student_losses()
 DISTILLED = RELATE + STUDENTS
 PRESETS: tuple[str, ...] = ("release", "paper_literal")
 
@@ -68,6 +69,33 @@ def _pr_rows() -> list[Option]:
             )
         )
     return rows
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _weight_default() -> str:
+    """The students' default weight, e.g. ``0.5 (mars: 50)``."""
+    other = [f"{n}: {_number(e.weight)}" for n, e in LOSSES.items() if e.weight != CMKD_GAMMA]
+    return _number(CMKD_GAMMA) + (f" ({', '.join(other)})" if other else "")
+
+
+def _knob_rows() -> list[Option]:
+    """One row per knob of every loss of the loss table, in the table's order."""
+    return [
+        Option(
+            entry.option_name(name),
+            knob.values_text,
+            knob.default_text,
+            None,
+            (RELATE if entry.relate else ()) + STUDENTS,
+            knob.source,
+            knob.description,
+        )
+        for entry in LOSSES.values()
+        for name, knob in entry.knobs.items()
+    ]
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -146,41 +174,20 @@ OPTIONS: tuple[Option, ...] = (
         "D17, D19",
         "fusion module (Table 3)",
     ),
-    Option("distill", "kd | rkd | gcr", "kd", None, RELATE, "D10", "CMKD loss (Table 4)"),
+    Option(
+        "distill", " | ".join(relate_losses()), "kd", None, RELATE, "D10", "CMKD loss (Table 4)"
+    ),
     Option("gamma", "float >= 0", "0.5", None, RELATE, "D9", "weight of L_CMKD"),
     Option(
         "weight",
         "float >= 0",
-        "0.5 (mars: 50)",
+        _weight_default(),
         None,
         STUDENTS,
         "distillation.md",
         "weight of the distillation term",
     ),
-    Option("temperature", "float > 0", "2", None, DISTILLED, "D9", "KD temperature"),
-    Option(
-        "kd_reduction",
-        "sum_frames | mean_frames",
-        "sum_frames",
-        None,
-        DISTILLED,
-        "D9",
-        "KD summed over frames (release) or averaged",
-    ),
-    Option("kd_tau2", "true | false", "false", None, DISTILLED, "D9", "multiply KD by tau^2"),
-    Option(
-        "kd_stages",
-        "default | all | last",
-        "default (all)",
-        None,
-        DISTILLED,
-        "D9",
-        "stages KD pairs",
-    ),
-    Option("rkd_loss", "mse | huber", "mse", None, DISTILLED, "D10", "RKD distance loss"),
-    Option(
-        "gcr_matrix", "channel | frame", "channel", None, DISTILLED, "D10", "GCR relation matrix"
-    ),
+    *_knob_rows(),
     Option(
         "teacher_arch",
         "same_as_branch | baseline",

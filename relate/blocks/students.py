@@ -7,7 +7,7 @@ learns from the labels and from a frozen ``flow`` teacher of the same architectu
     L = L_seg + weight * L_distill(student, teacher)
 
 =========  =============================================  ======  =============================
-method     distillation term (relate.blocks.distill)             weight  paper rows
+method     distillation term (relate.blocks.distill)      weight  paper rows
 =========  =============================================  ======  =============================
 ``kd``     KL at τ = 2 on the logits of every stage       0.5     Table 2 row 2, Table 4 (no DB)
 ``rkd``    distance-wise relational KD, last-stage feat.  0.5     Table 4 (no DB)
@@ -15,9 +15,11 @@ method     distillation term (relate.blocks.distill)             weight  paper r
 ``mars``   feature MSE (MARS), last-stage features        50      Fig. 1
 =========  =============================================  ======  =============================
 
-The loss forms and their options are those of RELATE's CMKD (:class:`DistillSettings`), so a
-``kd`` student and RELATE's flow branch are distilled the same way. As for RELATE, the teacher
-is not part of the module: the trainer runs it frozen on the flow rows and passes its output.
+The methods are the student losses of the loss table (:mod:`relate.blocks.distill.table`,
+which gives each its default weight); the loss forms and their options are those of RELATE's
+CMKD (:class:`DistillSettings`), so a ``kd`` student and RELATE's flow branch are distilled the
+same way. As for RELATE, the teacher is not part of the module: the trainer runs it frozen on
+the flow rows and passes its output.
 """
 
 from __future__ import annotations
@@ -31,18 +33,21 @@ import torch
 from torch import nn
 
 from relate import segmenters
-from relate.blocks.distill import CMKD_GAMMA, KD_TEMPERATURE, MARS_ALPHA, DistillSettings
-from relate.blocks.relate_model import RELEASE_DEPTH, RGB_DIM, SEGMENTER_NAMES, _as_int, _parse
+from relate.blocks.distill.settings import DistillSettings, check_option_knobs, spec_settings
+from relate.blocks.distill.table import (
+    KD_TEMPERATURE,
+    NESTED_PREFIX,
+    loss_entry,
+    student_losses,
+)
+from relate.blocks.relate_spec import RELEASE_DEPTH, RGB_DIM
+from relate.blocks.spec_options import as_float, as_int, split_options
 from relate.segmenters.base import Segmenter, SegmenterOutput
 
-STUDENT_METHODS: tuple[str, ...] = ("kd", "rkd", "gcr", "mars")
 DEPTHS: tuple[str, ...] = ("baseline", "relate")
-DEFAULT_WEIGHTS: Mapping[str, float] = {
-    "kd": CMKD_GAMMA,
-    "rkd": CMKD_GAMMA,
-    "gcr": CMKD_GAMMA,
-    "mars": MARS_ALPHA,
-}
+_NOT_OPTIONS = (
+    "method", "segmenter", "dataset", "num_classes", "segmenter_options", "distill_options",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -50,14 +55,15 @@ class StudentSpec:
     """A single-branch distilled student; defaults follow docs/distillation.md and D20.
 
     Attributes:
-        method: ``kd``, ``rkd``, ``gcr`` or ``mars``.
+        method: a student loss of the loss table: ``kd``, ``rkd``, ``gcr`` or ``mars``.
         segmenter, dataset, num_classes: as for the baselines.
         depth: ``baseline`` (the RGB baseline's official depth, D20 default) or ``relate``
             (RELATE's 3 stages: ``single_branch_depth: relate``).
-        weight: weight of the distillation term (None = 0.5, MARS 50).
-        temperature, kd_reduction, kd_tau2, kd_stages, rkd_loss, gcr_matrix: the loss form
-            (:class:`relate.blocks.distill.DistillSettings`).
+        weight: weight of the distillation term (None = the loss entry's: 0.5, MARS 50).
+        temperature, kd_reduction, kd_tau2, kd_stages, rkd_loss, gcr_matrix: the loss's
+            knobs that have option names of their own (:mod:`relate.blocks.distill.table`).
         segmenter_options: extra ``segmenters.build`` overrides (widths, ...).
+        distill_options: the loss's other knobs (``distill.<knob>`` options).
     """
 
     method: str
@@ -74,16 +80,20 @@ class StudentSpec:
     gcr_matrix: str = "channel"
     in_dim: int = RGB_DIM
     segmenter_options: Mapping[str, Any] = field(default_factory=dict)
+    distill_options: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.method not in STUDENT_METHODS:
-            raise ValueError(f"method must be one of {STUDENT_METHODS}, got {self.method!r}")
-        if self.segmenter not in SEGMENTER_NAMES:
-            raise ValueError(f"segmenter must be one of {SEGMENTER_NAMES}, got {self.segmenter!r}")
+        if self.method not in student_losses():
+            raise ValueError(f"method must be one of {student_losses()}, got {self.method!r}")
+        if self.segmenter not in segmenters.SEGMENTERS:
+            known = tuple(segmenters.SEGMENTERS)
+            raise ValueError(f"segmenter must be one of {known}, got {self.segmenter!r}")
         if self.depth not in DEPTHS:
             raise ValueError(f"depth must be one of {DEPTHS}, got {self.depth!r}")
         if self.weight is not None and not self.weight >= 0:
             raise ValueError(f"weight must be >= 0, got {self.weight!r}")
+        object.__setattr__(self, "distill_options", dict(self.distill_options))
+        check_option_knobs(self)
         self.distill_settings()
         object.__setattr__(self, "segmenter_options", dict(self.segmenter_options))
         clash = set(self._depth_overrides()) & set(self.segmenter_options)
@@ -92,29 +102,17 @@ class StudentSpec:
 
     @property
     def loss_weight(self) -> float:
-        """The distillation term's weight (0.5, or 50 for MARS, unless set)."""
-        return DEFAULT_WEIGHTS[self.method] if self.weight is None else float(self.weight)
+        """The distillation term's weight (the loss entry's: 0.5, 50 for MARS, unless set)."""
+        return loss_entry(self.method).weight if self.weight is None else float(self.weight)
 
     def distill_settings(self) -> DistillSettings:
         """The distillation loss (same index pairing: teacher and student share a depth)."""
-        return DistillSettings(
-            self.method,
-            temperature=self.temperature,
-            kd_reduction=self.kd_reduction,
-            kd_tau2=self.kd_tau2,
-            stages=self.kd_stages if self.method == "kd" else "default",
-            rkd_loss=self.rkd_loss,
-            gcr_matrix=self.gcr_matrix,
-        )
+        return spec_settings(self, self.method)
 
     def _depth_overrides(self) -> dict[str, Any]:
         if self.depth == "baseline":
             return {}
-        return {
-            "mstcn": {"num_stages": RELEASE_DEPTH},
-            "asformer": {"num_decoders": RELEASE_DEPTH - 1},
-            "fact": {"blocks": "i" + "u" * (RELEASE_DEPTH - 2) + "U"},
-        }[self.segmenter]
+        return segmenters.entry(self.segmenter).depth_overrides(RELEASE_DEPTH)
 
     def segmenter_overrides(self) -> dict[str, Any]:
         """``segmenters.build`` overrides of the student (and of its teacher)."""
@@ -125,41 +123,28 @@ class StudentSpec:
         cls, method: str, segmenter: str, dataset: str, num_classes: int, **options: Any
     ) -> StudentSpec:
         """Spec from CLI-style ``key=value`` options; ``segmenter.<key>=v`` goes to
-        ``segmenter_options``; ``single_branch_depth`` is an alias of ``depth``."""
-        known = [
-            f.name
-            for f in dataclasses.fields(cls)
-            if f.name not in ("method", "segmenter", "dataset", "num_classes", "segmenter_options")
-        ]
-        kwargs: dict[str, Any] = {}
-        segmenter_options: dict[str, Any] = {}
-        for key, value in options.items():
-            value = _parse(value)
-            if key.startswith("segmenter."):
-                segmenter_options[key[len("segmenter.") :]] = value
-            elif key == "single_branch_depth":
-                kwargs["depth"] = value
-            elif key in known:
-                kwargs[key] = value
-            else:
-                raise ValueError(
-                    f"unknown option {key!r} for the {method} student; known: "
-                    f"{', '.join(known)}, single_branch_depth, segmenter.<option>"
-                )
+        ``segmenter_options``, ``distill.<key>=v`` to ``distill_options``;
+        ``single_branch_depth`` is an alias of ``depth``."""
+        fields = [f.name for f in dataclasses.fields(cls) if f.name not in _NOT_OPTIONS]
+        kwargs, nested = split_options(
+            options,
+            fields,
+            ("segmenter.", NESTED_PREFIX),
+            aliases={"single_branch_depth": "depth"},
+            unknown=f"unknown option {{key!r}} for the {method} student",
+        )
         for name in ("weight", "temperature"):
             if name in kwargs and kwargs[name] is not None:
-                try:
-                    kwargs[name] = float(kwargs[name])
-                except (TypeError, ValueError):
-                    raise ValueError(f"{name} must be a number, got {kwargs[name]!r}") from None
+                kwargs[name] = as_float(name, kwargs[name])
         if "in_dim" in kwargs:
-            kwargs["in_dim"] = _as_int("in_dim", kwargs["in_dim"])
+            kwargs["in_dim"] = as_int("in_dim", kwargs["in_dim"])
         return cls(
             method,
             segmenter,
             dataset,
             int(num_classes),
-            segmenter_options=segmenter_options,
+            segmenter_options=nested["segmenter."],
+            distill_options=nested[NESTED_PREFIX],
             **kwargs,
         )
 

@@ -68,10 +68,3 @@ def get_variant(name: str) -> InputVariant:
         return VARIANTS[name]
     except KeyError:
         raise RelateError(f"unknown input variant {name!r}; known: {', '.join(VARIANTS)}") from None
-
-
-RELATE_LR: Mapping[str, float] = MappingProxyType(
-    {"gtea": 1e-3, "50salads": 5e-4, "breakfast": 1e-4, "synthetic": 1e-3}
-)
-"""The release's RELATE learning rate per dataset (D11 of docs/decisions.md; synthetic uses
-GTEA's)."""

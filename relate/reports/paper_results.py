@@ -36,12 +36,14 @@ from types import MappingProxyType
 import pandas as pd
 
 from relate.errors import DataError, RelateError
+from relate.segmenters import TABLE as SEGMENTER_TABLE
 
 COLUMNS = ("table", "dataset", "segmenter", "row", "metric", "value")
 ROW_COLUMNS = ("row", "variant", "options", "head", "description")
 METRICS = ("f1@10", "f1@25", "f1@50", "edit", "acc")
 DATASETS = ("gtea", "50salads", "breakfast")
-SEGMENTERS = ("mstcn", "asformer", "fact")
+SEGMENTERS = tuple(name for name, entry in SEGMENTER_TABLE.items() if entry.paper)
+"""The segmenters the paper reports (the segmenter table's ``paper`` entries)."""
 TABLES = (1, 2, 3, 4)
 KEY = ("table", "dataset", "segmenter", "row", "metric")
 

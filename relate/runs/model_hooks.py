@@ -9,7 +9,6 @@ or :class:`relate.blocks.students.StudentSpec`, stored as JSON) for the distille
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -20,6 +19,7 @@ from relate import segmenters
 from relate.blocks.refine import DEFAULT_DELTA, refine_prediction
 from relate.blocks.refine_options import resolve_pr_options
 from relate.blocks.relate_model import RelateModel, RelateSpec
+from relate.blocks.spec_options import spec_record
 from relate.blocks.students import StudentModel, StudentSpec
 from relate.data.registry import RGB_ROWS
 from relate.errors import RelateError
@@ -41,8 +41,8 @@ def spec_from_json(cls: type[SpecT], stored: Mapping[str, Any]) -> SpecT:
 
 
 def spec_json(spec: Any) -> dict[str, Any]:
-    """The JSON object a spec dataclass is stored as."""
-    return json.loads(json.dumps(dataclasses.asdict(spec)))
+    """The JSON object a spec dataclass is stored as (empty optional mappings left out)."""
+    return spec_record(spec)
 
 
 @torch.inference_mode()

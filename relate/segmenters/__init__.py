@@ -1,37 +1,51 @@
-"""Segmenters, chosen through one explicit registry.
+"""Segmenters, chosen through one explicit table (:mod:`relate.segmenters.table`).
 
-``build(name, in_dim, num_classes, dataset, **overrides)`` is the single entry point; each
-module exposes ``build_<name>(in_dim, num_classes, dataset, **overrides)`` and
-``training_defaults(dataset) -> TrainingDefaults``.
+``build(name, in_dim, num_classes, dataset, **overrides)`` is the single entry point;
+``entry(name)`` gives everything else the suite asks of a segmenter (recipe, stage mapping,
+title, the schedule distilled runs use). Reading the table imports no torch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from importlib import import_module
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from relate.segmenters.table import (
+    DISTILL_SCHEDULES,
+    TABLE,
+    ModuleNames,
+    SegmenterEntry,
+    StageMap,
+    entry,
+    registered,
+)
 from relate.segmenters.training_defaults import TrainingDefaults
 
 if TYPE_CHECKING:
     from relate.segmenters.base import Segmenter, SegmenterOutput
 
-SEGMENTERS: Mapping[str, str] = MappingProxyType(
-    {
-        "mstcn": "relate.segmenters.mstcn",
-        "asformer": "relate.segmenters.asformer",
-        "fact": "relate.segmenters.fact",
-    }
-)
-"""Name -> module implementing ``build_<name>`` and ``training_defaults``."""
+SEGMENTERS: Mapping[str, str] = ModuleNames()
+"""Name -> module implementing the segmenter (a live read-only view of :data:`TABLE`)."""
 
-__all__ = ["SEGMENTERS", "Segmenter", "SegmenterOutput", "TrainingDefaults", "build", "defaults"]
+__all__ = [
+    "DISTILL_SCHEDULES",
+    "SEGMENTERS",
+    "TABLE",
+    "SegmenterEntry",
+    "Segmenter",
+    "SegmenterOutput",
+    "StageMap",
+    "TrainingDefaults",
+    "build",
+    "defaults",
+    "entry",
+    "registered",
+]
 
 
 def __getattr__(name: str) -> Any:
     """``Segmenter`` and ``SegmenterOutput`` import torch: loaded on first use, so the
-    registry itself (``SEGMENTERS``) can be read by ``--help`` without torch."""
+    table itself can be read by ``--help`` without torch."""
     if name in ("Segmenter", "SegmenterOutput"):
         from relate.segmenters import base
 
@@ -39,17 +53,11 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _module(name: str) -> Any:
-    if name not in SEGMENTERS:
-        raise KeyError(f"unknown segmenter {name!r}; known: {', '.join(SEGMENTERS)}")
-    return import_module(SEGMENTERS[name])
-
-
 def build(name: str, in_dim: int, num_classes: int, dataset: str, **overrides: Any) -> Segmenter:
     """Build segmenter ``name`` with the official settings of ``dataset`` plus ``overrides``."""
-    return getattr(_module(name), f"build_{name}")(in_dim, num_classes, dataset, **overrides)
+    return entry(name).build(in_dim, num_classes, dataset, **overrides)
 
 
 def defaults(name: str, dataset: str) -> TrainingDefaults:
     """The official optimiser, schedule and epochs of segmenter ``name`` on ``dataset``."""
-    return _module(name).training_defaults(dataset)
+    return entry(name).training_defaults(dataset)

@@ -15,7 +15,6 @@ import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -23,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from relate.data.registry import recipe_dataset
+from relate.data.registry import datasets_with, recipe_dataset, segmenter_settings
 from relate.segmenters.base import Segmenter, SegmenterOutput
 from relate.segmenters.fact_blocks import BlockOutput, InputBlock, UpdateBlock, sinusoid
 from relate.segmenters.fact_loss import IGNORE, TERMS, block_loss, match_tokens, video_targets
@@ -115,52 +114,10 @@ class FACTConfig:
 
 
 GTEA = FACTConfig()
-"""configs/gtea.yaml + utils/dataset.py (average_transcript_len 32.9, bg_class [10])."""
+"""The official configs/gtea.yaml: FACTConfig's defaults. A dataset's own settings are the
+``config`` of its ``fact`` settings in the registry (:func:`fact_config`)."""
 
-BREAKFAST = FACTConfig(
-    blocks="iuUU",
-    f="m2",
-    f_dim=512,
-    a_dim=512,
-    dropout=0.0,
-    cmr=0.3,
-    tm_t=30,
-    tm_p=0.05,
-    average_transcript_len=6.9,
-    bg_class=(0,),
-    eval_bg=True,
-)
-"""configs/breakfast.yaml + utils/dataset.py (average_transcript_len 6.9, bg_class [0])."""
-
-# Derived constants below were computed, from the repository root, with
-#   .venv/bin/python -c "import os; from pathlib import Path; from relate.segmenters.fact import
-#   transcript_stats as s; d = Path(os.environ['RELATE_REAL_LABELS'], '50salads/groundTruth');
-#   print(s(p.read_text().split() for p in sorted(d.glob('*.txt'))))"
-# -> TranscriptStats(average_transcript_len=19.98, max_transcript_len=26, ntoken=39), and
-#   .venv/bin/python -c "import numpy as np; from relate.data.synthetic import *;
-#   from relate.segmenters.fact import transcript_stats as s; c = SynthConfig();
-#   w, *v = np.random.SeedSequence(0).spawn(1 + c.n_videos);
-#   W = build_world(c, np.random.default_rng(w)); print(s([np.repeat(*zip(*sample_segments(
-#   c, W, a - 1, np.random.default_rng(q)))) for (_, _, a), q in zip(video_plan(c), v)]))"
-# -> TranscriptStats(average_transcript_len=9.9, max_transcript_len=14, ntoken=21)
-# (one command line each; the synthetic one draws the labels exactly as generate_dataset).
-FIFTY_SALADS = dataclasses.replace(
-    GTEA, ntoken=39, average_transcript_len=19.98, bg_class=(), eval_bg=True, sample_rate=2
-)
-"""No official config: FACT's utils/gen_config.py recipe (o2o) on the GTEA base config, from
-the 50 real label files (docs/fact.md gives the command; test_fact.py recomputes it): mean
-19.98 and max 26 segments per video (the same at 30 fps and at sr=2), ntoken=int(1.5*26)=39;
-no background class (bg_class=(); bgw=1 makes it irrelevant to the loss anyway)."""
-
-SYNTHETIC = dataclasses.replace(GTEA, ntoken=21, average_transcript_len=9.9)
-"""The same recipe on the default synthetic dataset (SynthConfig(), seed 0; 11 classes,
-background id 10 like GTEA): 30 videos, mean 9.9 and max 14 segments, ntoken=int(1.5*14)=21."""
-
-CONFIGS: Mapping[str, FACTConfig] = MappingProxyType(
-    {"gtea": GTEA, "breakfast": BREAKFAST, "50salads": FIFTY_SALADS, "synthetic": SYNTHETIC}
-)
-
-_GTEA_RECIPE = TrainingDefaults(
+BASE_RECIPE = TrainingDefaults(
     epochs=400,
     lr=1e-4,
     weight_decay=0.0,
@@ -169,14 +126,34 @@ _GTEA_RECIPE = TrainingDefaults(
     lr_decay_every=250,
     clip_grad_norm=10.0,
 )
-_TRAINING: Mapping[str, TrainingDefaults] = MappingProxyType(
-    {
-        "gtea": _GTEA_RECIPE,
-        "breakfast": dataclasses.replace(_GTEA_RECIPE, epochs=150, lr_decay_every=80, batch_size=4),
-        "50salads": _GTEA_RECIPE,  # gen_config keeps the base config's schedule, batch 1
-        "synthetic": _GTEA_RECIPE,
-    }
-)
+"""FACT's GTEA recipe; a dataset's ``training`` settings in the registry change it."""
+
+
+def _settings(dataset: str, what: str) -> Mapping[str, Any]:
+    """The ``what`` (``config`` or ``training``) part of the ``fact`` settings of
+    ``dataset``'s registry row (a stand-in: its paper dataset's); raises ``KeyError`` when
+    the row gives FACT no settings."""
+    try:
+        settings = segmenter_settings("fact", dataset)
+    except KeyError:
+        settings = {}
+    if not settings:
+        known = ", ".join(datasets_with("fact"))
+        noun = "config" if what == "config" else "training defaults"
+        raise KeyError(f"no FACT {noun} for {recipe_dataset(dataset)!r}; known: {known}")
+    return settings.get(what, {})
+
+
+def fact_config(dataset: str, **overrides: Any) -> FACTConfig:
+    """FACT's settings on ``dataset`` plus ``overrides`` of :class:`FACTConfig` fields."""
+    known = {f.name for f in dataclasses.fields(FACTConfig)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise KeyError(f"unknown FACT config keys {unknown}; known: {sorted(known)}")
+    if isinstance(overrides.get("bg_class"), list):
+        overrides["bg_class"] = tuple(overrides["bg_class"])
+    base = FACTConfig(**_settings(dataset, "config"))
+    return dataclasses.replace(base, **overrides) if overrides else base
 
 
 @dataclass(frozen=True)
@@ -357,26 +334,20 @@ class FACT(Segmenter):
 
 
 def build_fact(in_dim: int, num_classes: int, dataset: str, **overrides: Any) -> FACT:
-    """FACT with the settings of ``dataset`` (gtea, breakfast, 50salads, synthetic) plus
-    ``overrides`` of :class:`FACTConfig` fields (e.g. ``blocks="iuUUU"``); a synthetic
-    stand-in takes its paper dataset's settings."""
-    dataset = recipe_dataset(dataset)
-    if dataset not in CONFIGS:
-        raise KeyError(f"no FACT config for {dataset!r}; known: {', '.join(CONFIGS)}")
-    known = {f.name for f in dataclasses.fields(FACTConfig)}
-    unknown = sorted(set(overrides) - known)
-    if unknown:
-        raise KeyError(f"unknown FACT config keys {unknown}; known: {sorted(known)}")
-    if isinstance(overrides.get("bg_class"), list):
-        overrides["bg_class"] = tuple(overrides["bg_class"])
-    return FACT(in_dim, num_classes, dataclasses.replace(CONFIGS[dataset], **overrides))
+    """FACT with the settings of ``dataset`` (the registry's ``fact`` settings; gtea,
+    breakfast, 50salads, synthetic) plus ``overrides`` of :class:`FACTConfig` fields (e.g.
+    ``blocks="iuUUU"``); a synthetic stand-in takes its paper dataset's settings."""
+    return FACT(in_dim, num_classes, fact_config(dataset, **overrides))
 
 
 def training_defaults(dataset: str) -> TrainingDefaults:
     """FACT's optimiser and schedule: Adam lr 1e-4, wd 0, clip 10, lr = base * 0.1 at every
     multiple of ``lr_decay_every`` epochs (gtea: 400/250/batch 1; breakfast: 150/80/batch 4;
     50salads and synthetic: the GTEA recipe; a stand-in: its paper dataset's)."""
-    dataset = recipe_dataset(dataset)
-    if dataset not in _TRAINING:
-        raise KeyError(f"no FACT training defaults for {dataset!r}; known: {', '.join(_TRAINING)}")
-    return _TRAINING[dataset]
+    training = _settings(dataset, "training")
+    return dataclasses.replace(BASE_RECIPE, **training) if training else BASE_RECIPE
+
+
+def feature_width(dataset: str, **overrides: Any) -> int:
+    """F of every block's features: ``f_dim`` on ``dataset`` (GTEA 128, Breakfast 512)."""
+    return int(overrides.get("f_dim", fact_config(dataset).f_dim))

@@ -10,6 +10,8 @@ S stages.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -18,6 +20,9 @@ from relate.data.registry import get_dataset
 from relate.segmenters.base import Segmenter, SegmenterOutput, full_mask
 from relate.segmenters.losses import segmentation_loss
 from relate.segmenters.training_defaults import TrainingDefaults
+
+NUM_F_MAPS = 64
+"""F, the official width of every stage."""
 
 
 class DilatedResidualLayer(nn.Module):
@@ -107,7 +112,7 @@ def build_mstcn(
     dataset: str,
     num_stages: int = 4,
     num_layers: int = 10,
-    num_f_maps: int = 64,
+    num_f_maps: int = NUM_F_MAPS,
     dropout: float = 0.5,
 ) -> MSTCN:
     """MS-TCN with the official settings (identical on every dataset)."""
@@ -119,3 +124,8 @@ def training_defaults(dataset: str) -> TrainingDefaults:
     """Adam lr 5e-4, no weight decay, batch 1, 50 epochs, no schedule, every dataset (§3.3)."""
     get_dataset(dataset)
     return TrainingDefaults(epochs=50, lr=5e-4, weight_decay=0.0, batch_size=1, scheduler="none")
+
+
+def feature_width(dataset: str, **overrides: Any) -> int:
+    """F of every stage's features: ``num_f_maps`` (64)."""
+    return int(overrides.get("num_f_maps", NUM_F_MAPS))

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from relate.errors import RelateError
 from relate.reports.summary import METRIC_COLUMNS
+from relate.segmenters import TABLE as SEGMENTER_TABLE
 
 METRICS: tuple[str, ...] = METRIC_COLUMNS
 """The five metrics, in the paper's column order."""
@@ -40,7 +41,7 @@ METRIC_TITLES = {
     "avg_gain": "Avg gain",
 }
 DATASET_TITLES = {"gtea": "GTEA", "50salads": "50Salads", "breakfast": "Breakfast"}
-SEGMENTER_TITLES = {"mstcn": "MS-TCN", "asformer": "ASFormer", "fact": "FACT"}
+SEGMENTER_TITLES = {name: entry.title for name, entry in SEGMENTER_TABLE.items()}
 TABLE_TITLES = {
     1: "Table 1: performance comparison on three datasets and three segmenters",
     2: "Table 2: ablation of distillation, dual branch and action-gated attention "

@@ -19,6 +19,7 @@ from importlib import import_module
 from types import MappingProxyType
 from typing import Any
 
+from relate.blocks.distill.table import loss_entry, student_losses
 from relate.data.registry import FEATURE_DIM, RGB_ROWS
 from relate.data.variants import VARIANTS, InputVariant
 from relate.errors import RelateError
@@ -97,13 +98,6 @@ def _distilled(name: str, text: str, section: str, hooks: str, teacher_run: str)
     )
 
 
-_STUDENT_TEXT = {
-    "kd": "logit KD",
-    "rkd": "relational KD",
-    "gcr": "covariance KD",
-    "mars": "MARS feature MSE",
-}
-
 METHODS: Mapping[str, Method] = MappingProxyType(
     {
         **{name: _baseline(variant) for name, variant in VARIANTS.items()},
@@ -117,12 +111,12 @@ METHODS: Mapping[str, Method] = MappingProxyType(
         **{
             name: _distilled(
                 name,
-                f"RGB student + {text} from the flow teacher (all 2048 rows read)",
+                f"RGB student, {text}, from the flow teacher (all 2048 rows read)",
                 "student",
                 "STUDENT",
                 "flow",
             )
-            for name, text in _STUDENT_TEXT.items()
+            for name, text in ((n, loss_entry(n).title) for n in student_losses())
         },
         "bridge": Method(
             "bridge",

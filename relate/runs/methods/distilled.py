@@ -22,78 +22,38 @@ pr_options, spec, teacher[, bridge]}; a student's holds the same under ``student
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from relate import segmenters
-from relate.blocks.presets import expand_options
-from relate.blocks.relate_model import RelateSpec, build_teacher
-from relate.blocks.students import StudentSpec, build_student_teacher
-from relate.data.registry import FLOW_ROWS, RGB_ROWS, DatasetInfo, recipe_dataset
-from relate.data.variants import RELATE_LR, get_variant
+from relate.blocks.relate_model import RelateSpec
+from relate.data.registry import FLOW_ROWS, RGB_ROWS, DatasetInfo, relate_lr
+from relate.data.variants import get_variant
 from relate.errors import RelateError
 from relate.runs.bridge_weights import check_bridge_run, load_bridge_into
 from relate.runs.methods import DISTILLED, get_method
+from relate.runs.methods.distilled_options import (
+    describe_teacher,
+    expand,
+    parse_spec,
+    stored_spec,
+    teacher_builder,
+)
 from relate.runs.methods.teacher import check_teacher, load_teacher
-from relate.runs.model_hooks import spec_from_json, spec_json
+from relate.runs.model_hooks import spec_json
 from relate.runs.planning import check_seed, dataset_inputs, resolved_config
 from relate.runs.recipe import resolve_training
 from relate.runs.request import RunPlan, TrainRequest
 from relate.segmenters.base import Segmenter
 from relate.segmenters.training_defaults import TrainingDefaults
-from relate.tools.params import PARAM_BUDGETS, resolve_options
 
 SCHEDULES: tuple[str, ...] = ("release", "segmenter_official")
 """``schedule`` option (D11): the release's RELATE recipe or the segmenter's official one."""
-RUN_OPTIONS: tuple[str, ...] = ("schedule", "param_budget")
-"""Options handled here, not by the model spec."""
 RELATE_EPOCHS = 100
 RELATE_WEIGHT_DECAY = 1e-5
-
-Spec = RelateSpec | StudentSpec
-
-
-# --- specs -------------------------------------------------------------------------------------
-
-
-def parse_spec(
-    variant: str, segmenter: str, dataset: str, num_classes: int, options: Mapping[str, Any]
-) -> Spec:
-    """The spec of a distilled variant from its expanded model options (parsed once, here)."""
-    try:
-        if variant == "relate":
-            return RelateSpec.from_options(segmenter, dataset, num_classes, **options)
-        return StudentSpec.from_options(variant, segmenter, dataset, num_classes, **options)
-    except (TypeError, ValueError, KeyError) as error:
-        what = "RELATE" if variant == "relate" else variant
-        raise RelateError(f"invalid {what} options {dict(options)}: {error}") from None
-
-
-def stored_spec(config: Mapping[str, Any]) -> Spec:
-    """The spec a distilled run's config stores."""
-    method = get_method(config["variant"]["name"])
-    cls = RelateSpec if method.name == "relate" else StudentSpec
-    return spec_from_json(cls, config[str(method.section)]["spec"])
-
-
-def teacher_builder(spec: Spec) -> Callable[[], Segmenter]:
-    """A function building the (fresh) teacher a spec pairs with."""
-    if isinstance(spec, RelateSpec):
-        return lambda: build_teacher(spec)
-    return lambda: build_student_teacher(spec)
-
-
-def describe_teacher(spec: Spec) -> str:
-    """What the teacher's architecture must be (for error messages)."""
-    if isinstance(spec, RelateSpec):
-        if spec.teacher_arch == "same_as_branch":
-            return f"the flow branch's: depth {spec.depth}, num_layers {spec.num_layers}"
-        return "the segmenter's official depth (teacher_arch=baseline)"
-    return f"the student's: depth {spec.depth}, overrides {spec.segmenter_overrides()}"
-
 
 # --- schedule -----------------------------------------------------------------------------------
 
@@ -108,74 +68,22 @@ def distilled_training(
     """The recipe of a distilled run (module doc); ``--epochs`` and ``train.*`` applied."""
     if schedule not in SCHEDULES:
         raise RelateError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
-    if schedule == "segmenter_official" or segmenter == "fact":
-        try:
+    official = schedule == "segmenter_official"
+    try:
+        official = official or segmenters.entry(segmenter).distill_schedule == "official"
+        if official:
             defaults = segmenters.defaults(segmenter, dataset)
-        except KeyError as error:
-            raise RelateError(f"no {segmenter} recipe for {dataset}: {error}") from None
-    else:
-        recipe = recipe_dataset(dataset)
-        if recipe not in RELATE_LR:
-            raise RelateError(
-                f"no RELATE learning rate for {dataset}; known: {', '.join(RELATE_LR)}"
+        else:
+            defaults = TrainingDefaults(
+                epochs=RELATE_EPOCHS,
+                lr=relate_lr(dataset),
+                weight_decay=RELATE_WEIGHT_DECAY,
+                batch_size=1,
             )
-        defaults = TrainingDefaults(
-            epochs=RELATE_EPOCHS,
-            lr=RELATE_LR[recipe],
-            weight_decay=RELATE_WEIGHT_DECAY,
-            batch_size=1,
-        )
+    except KeyError as error:
+        what = f"{segmenter} recipe" if official else "RELATE learning rate"
+        raise RelateError(f"no {what} for {dataset}: {error.args[0]}") from None
     return resolve_training(defaults, epochs, overrides)
-
-
-# --- options ------------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class Options:
-    """A distilled variant's options, expanded from its preset and ``--option`` values."""
-
-    model: dict[str, Any]
-    run: dict[str, Any]
-    pr: dict[str, Any]
-
-    @property
-    def schedule(self) -> str:
-        return str(self.run.get("schedule", "release"))
-
-
-def expand(variant: str, request: TrainRequest, dataset: DatasetInfo, num_classes: int) -> Options:
-    """Expand the preset and options; apply ``param_budget`` (relate only)."""
-    try:
-        expanded = expand_options(variant, request.preset, request.relate_options)
-    except ValueError as error:
-        raise RelateError(str(error)) from None
-    run = {k: expanded.model.pop(k) for k in RUN_OPTIONS if k in expanded.model}
-    model = expanded.model
-    if variant == "relate":
-        model = _apply_param_budget(
-            request.segmenter,
-            dataset.name,
-            num_classes,
-            model,
-            str(run.get("param_budget", "none")),
-        )
-    return Options(model, run, expanded.pr)
-
-
-def _apply_param_budget(
-    segmenter: str, dataset: str, num_classes: int, options: dict[str, Any], budget: str
-) -> dict[str, Any]:
-    """``param_budget=match_total`` (D1): set ``num_layers`` to the largest count whose RELATE
-    inference parameters stay within the RGB baseline's; ``none`` leaves the options alone."""
-    if budget not in PARAM_BUDGETS:
-        raise RelateError(f"param_budget must be one of {PARAM_BUDGETS}, got {budget!r}")
-    if budget == "none":
-        return options
-    try:
-        return resolve_options(segmenter, dataset, num_classes, {**options, "param_budget": budget})
-    except ValueError as error:
-        raise RelateError(str(error)) from None
 
 
 # --- planning -----------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
+from relate.segmenters import SEGMENTERS
+
 STAGES: tuple[str, ...] = ("decode", "tvl1", "i3d_rgb", "i3d_flow", "segmenter", "pr")
 SETUPS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
@@ -34,9 +36,8 @@ MEASUREMENTS: tuple[str, ...] = (
 )
 """Every measurement key, in the order they are timed (inputs before their consumers)."""
 
-SEGMENTER_NAMES: tuple[str, ...] = ("mstcn", "asformer", "fact")
-"""Same as :data:`relate.blocks.relate_model.SEGMENTER_NAMES`, without importing torch for
-``--help``."""
+SEGMENTER_NAMES: tuple[str, ...] = tuple(SEGMENTERS)
+"""The segmenter table's names (read without torch, for ``--help``)."""
 
 
 def measurement_key(setup: str, stage: str) -> str:

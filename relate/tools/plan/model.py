@@ -32,15 +32,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from relate.blocks.distill.table import student_losses
+from relate.data.variants import VARIANTS
 from relate.errors import RelateError
 from relate.runs.naming import RunId
 from relate.tools.plan.calibration import Calibration
 from relate.tools.plan.dag import Dag, Job
 from relate.tools.plan.stats import dataset_stats
 
-BASELINES = {"rgb": 1024, "flow": 1024, "two_stream": 2048}
-"""Label-supervised variants and their input width (relate.data.variants)."""
-STUDENTS = ("kd", "rkd", "gcr", "mars")
+BASELINES = {name: variant.in_dim for name, variant in VARIANTS.items()}
+"""Label-supervised variants and their input width."""
+STUDENTS = student_losses()
 RELATE_BRANCHES = 3
 """RELATE's trained segmenters: RGB branch, flow branch, joint segmenter."""
 DEFAULT_GPU_SPEEDUP = 10.0
