@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 
 from relate import io
 from relate.errors import DataError
+from relate.runs.files import LOG_FILE, read_config
 
 logger = logging.getLogger(__name__)
 
@@ -53,9 +54,9 @@ class RunCurve:
 
 def read_run_curve(run: Path) -> RunCurve:
     """The curve of one run folder; a missing or malformed file is a :class:`DataError`."""
-    config_path, log_path = run / "config.json", run / "log.jsonl"
+    config = read_config(run, hint="not a finished run folder?")
+    log_path = run / LOG_FILE
     try:
-        config = json.loads(config_path.read_text(encoding="utf-8"))
         lines = [json.loads(line) for line in log_path.read_text(encoding="utf-8").splitlines()]
     except FileNotFoundError as error:
         raise DataError(Path(error.filename), "missing (not a finished run folder?)") from None

@@ -11,7 +11,7 @@ import torch
 
 from relate.errors import DataError, RelateError
 from relate.runs.checkpoint import load_weights
-from relate.runs.files import WEIGHTS_FILE, read_config, sha256_of
+from relate.runs.files import CONFIG_FILE, WEIGHTS_FILE, read_config, sha256_of
 
 KIND = "bridge"
 """The ``kind`` a bridge run's config.json records."""
@@ -29,7 +29,7 @@ def check_bridge_run(run_dir: Path, *, dataset: str, split: int, hidden: int) ->
     )
     if found != (KIND, dataset, split, hidden):
         raise DataError(
-            Path(run_dir) / "config.json",
+            Path(run_dir) / CONFIG_FILE,
             f"not the bridge of this run: (kind, dataset, split, hidden) = {found}, "
             f"need {(KIND, dataset, split, hidden)}",
         )

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from relate.errors import DataError
-from relate.runs.files import WEIGHTS_FILE, read_config
+from relate.runs.files import CONFIG_FILE, WEIGHTS_FILE, read_config
 from relate.runs.methods import TRAIN_VARIANTS, Method, get_method
 
 
@@ -42,7 +42,7 @@ def read_run(run_dir: Path) -> RunRecord:
     unreadable or lacks a field prediction needs."""
     run_dir = Path(run_dir)
     config = read_config(run_dir, hint="is this a `relate train` run folder?")
-    path = run_dir / "config.json"
+    path = run_dir / CONFIG_FILE
     if not {"dataset", "segmenter", "variant"} <= set(config):
         raise DataError(path, "not a `relate train` config (needs dataset, segmenter, variant)")
     problem = config_type_problem(config)

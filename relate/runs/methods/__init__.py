@@ -143,7 +143,3 @@ def get_method(name: str) -> Method:
         raise RelateError(f"unknown variant {name!r}; known: {', '.join(TRAIN_VARIANTS)}")
     return METHODS[name]
 
-
-def is_distilled(name: str) -> bool:
-    """True for the variants that learn from a frozen ``flow`` teacher."""
-    return name in DISTILLED

@@ -12,7 +12,7 @@ import torch
 from relate import segmenters
 from relate.errors import DataError
 from relate.runs.checkpoint import load_weights
-from relate.runs.files import WEIGHTS_FILE, read_config, sha256_of
+from relate.runs.files import CONFIG_FILE, WEIGHTS_FILE, read_config, sha256_of
 from relate.segmenters.base import Segmenter
 
 
@@ -82,7 +82,7 @@ def check_teacher(
         problems.append(f"segmenter overrides {have} build another architecture ({describe})")
     if problems:
         raise DataError(
-            teacher_dir / "config.json", "not the teacher of this run: " + "; ".join(problems)
+            teacher_dir / CONFIG_FILE, "not the teacher of this run: " + "; ".join(problems)
         )
     weights = teacher_dir / WEIGHTS_FILE
     if not weights.exists():
