@@ -142,4 +142,3 @@ def get_method(name: str) -> Method:
     if name not in TRAIN_VARIANTS:
         raise RelateError(f"unknown variant {name!r}; known: {', '.join(TRAIN_VARIANTS)}")
     return METHODS[name]
-
