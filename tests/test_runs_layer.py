@@ -14,9 +14,9 @@ from relate.blocks.students import StudentSpec
 from relate.cli import main
 from relate.commands.train import DISTILLED_NAMES, VARIANT_NAMES
 from relate.data.synthetic import SynthConfig, generate_dataset
+from relate.runs.distilled_model_hooks import spec_from_json, spec_json
 from relate.runs.methods import DISTILLED, METHODS, TRAIN_VARIANTS, get_method
 from relate.runs.methods.hooks import ModelHooks, TrainingHooks
-from relate.runs.model_hooks import spec_from_json, spec_json
 from relate.runs.naming import RunId
 from relate.segmenters import SEGMENTERS
 

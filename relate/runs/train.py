@@ -38,7 +38,7 @@ from relate.runs.engine import Session, finished_weights, make_scheduler, run_se
 from relate.runs.fast_path import BlockCache, compile_model, make_adam
 from relate.runs.files import CHECKPOINT_FILE, CONFIG_FILE, check_run_dir, remove_stale_temporaries
 from relate.runs.inputs import TrainVideo, load_train_videos, read_block
-from relate.runs.methods import get_method
+from relate.runs.methods import TRAIN_VARIANTS, get_method
 from relate.runs.request import RunPlan, TrainRequest
 from relate.runs.run_lock import locked_run_dir
 from relate.runs.seeding import epoch_generator, seed_everything
@@ -55,7 +55,18 @@ def plan_run(request: TrainRequest) -> RunPlan:
     if request.segmenter not in segmenters.SEGMENTERS:
         known = ", ".join(segmenters.SEGMENTERS)
         raise RelateError(f"unknown segmenter {request.segmenter!r}; known: {known}")
-    return get_method(request.variant).training().plan(request, dataset)
+    method = get_method(request.variant)
+    if request.teacher_for is None:
+        return method.training().plan(request, dataset)
+    if method.teacher:
+        raise RelateError("--teacher-for applies to --variant flow only")
+    if request.variant != "flow":
+        raise RelateError(f"--teacher-for trains a `flow` teacher, not --variant {request.variant}")
+    if request.teacher_for not in TRAIN_VARIANTS:
+        raise RelateError(
+            f"--teacher-for must name a distilled variant, got {request.teacher_for!r}"
+        )
+    return get_method(request.teacher_for).training().plan_teacher(request, dataset)
 
 
 def build_model(config: dict[str, Any], device: torch.device) -> torch.nn.Module:

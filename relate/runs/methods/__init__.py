@@ -5,8 +5,8 @@ An entry says which feature rows a video contributes, which of them the model se
 run's config keeps the method's options, and names two hook objects, loaded on first use so
 that reading the registry (``--help``) imports no torch:
 
-* ``model_hooks`` (:mod:`relate.runs.model_hooks`): build the model from a stored config and
-  predict one video; all that prediction needs;
+* ``model_hooks`` (:mod:`relate.runs.model_hooks`, :mod:`relate.runs.distilled_model_hooks`):
+  build the model from a stored config and predict one video; all that prediction needs;
 * ``train_hooks`` (:mod:`relate.runs.methods.baseline`, ``...distilled``): plan a request into
   a resolved config, prepare the frozen parts (teacher, bridge), and compute one video's loss.
 """
@@ -92,7 +92,7 @@ def _distilled(name: str, text: str, section: str, hooks: str, teacher_run: str)
         RGB_ROWS,
         section,
         True,
-        f"relate.runs.model_hooks:{hooks}",
+        f"relate.runs.distilled_model_hooks:{hooks}",
         "relate.runs.methods.distilled:HOOKS",
         teacher_run,
     )

@@ -1,6 +1,6 @@
 """Training hooks of the label-supervised variants ``rgb``, ``flow`` and ``two_stream``: the
-segmenter's official recipe on the variant's rows (``--variant flow --teacher-for V`` plans
-the teacher a distilled variant needs: :func:`relate.runs.methods.distilled.plan_teacher`)."""
+segmenter's official recipe on the variant's rows. (``--variant flow --teacher-for V`` is
+planned by ``V``'s hooks: :func:`relate.runs.methods.distilled.plan_teacher`.)"""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from relate import segmenters
 from relate.data.registry import DatasetInfo
 from relate.data.variants import get_variant
 from relate.errors import RelateError
-from relate.runs.methods.distilled import plan_teacher
 from relate.runs.planning import check_seed, dataset_inputs, resolved_config
 from relate.runs.recipe import resolve_training
 from relate.runs.request import RunPlan, TrainRequest
@@ -26,8 +25,6 @@ class BaselineTraining:
 
     def plan(self, request: TrainRequest, dataset: DatasetInfo) -> RunPlan:
         """Check the request and the dataset's labels; resolve the recipe and the config."""
-        if request.teacher_for is not None:
-            return plan_teacher(request, dataset)
         if (
             request.teacher is not None
             or request.relate_options
@@ -55,6 +52,12 @@ class BaselineTraining:
         config = resolved_config(request, dataset, variant, classes, videos, training)
         return RunPlan(
             config, layout, dataset, variant, training, classes, videos, Path(request.out)
+        )
+
+    def plan_teacher(self, request: TrainRequest, dataset: DatasetInfo) -> RunPlan:
+        """A label-supervised variant has no teacher."""
+        raise RelateError(
+            f"--teacher-for must name a distilled variant, got {request.teacher_for!r}"
         )
 
     def frozen(self, config: Mapping[str, Any], device: torch.device) -> None:

@@ -34,7 +34,8 @@ from relate.data.registry import FLOW_ROWS, RGB_ROWS, DatasetInfo, relate_lr
 from relate.data.variants import get_variant
 from relate.errors import RelateError
 from relate.runs.bridge_weights import check_bridge_run, load_bridge_into
-from relate.runs.methods import DISTILLED, get_method
+from relate.runs.distilled_model_hooks import spec_json
+from relate.runs.methods import get_method
 from relate.runs.methods.distilled_options import (
     describe_teacher,
     expand,
@@ -43,7 +44,6 @@ from relate.runs.methods.distilled_options import (
     teacher_builder,
 )
 from relate.runs.methods.teacher import check_teacher, load_teacher
-from relate.runs.model_hooks import spec_json
 from relate.runs.planning import check_seed, dataset_inputs, resolved_config
 from relate.runs.recipe import resolve_training
 from relate.runs.request import RunPlan, TrainRequest
@@ -92,8 +92,6 @@ def distilled_training(
 def plan_distilled(request: TrainRequest, dataset: DatasetInfo) -> RunPlan:
     """The plan of a ``relate`` or student request."""
     method = get_method(request.variant)
-    if request.teacher_for is not None:
-        raise RelateError("--teacher-for applies to --variant flow only")
     check_seed(request)
     if request.overrides:
         raise RelateError(
@@ -147,12 +145,6 @@ def plan_teacher(request: TrainRequest, dataset: DatasetInfo) -> RunPlan:
     """The plan of ``--variant flow --teacher-for V``: a ``flow`` run with the architecture the
     distilled variant ``V`` (with ``--preset`` / ``--option``) pairs with, trained under that
     variant's schedule (D8: the RELATE schedule)."""
-    if request.variant != "flow":
-        raise RelateError(f"--teacher-for trains a `flow` teacher, not --variant {request.variant}")
-    if request.teacher_for not in DISTILLED:
-        raise RelateError(
-            f"--teacher-for must name a distilled variant, got {request.teacher_for!r}"
-        )
     if request.overrides or request.teacher is not None or request.bridge is not None:
         raise RelateError(
             "--teacher-for takes the student's --preset/--option, not --set, --teacher or --bridge"
@@ -190,6 +182,10 @@ class DistilledTraining:
     def plan(self, request: TrainRequest, dataset: DatasetInfo) -> RunPlan:
         """:func:`plan_distilled`."""
         return plan_distilled(request, dataset)
+
+    def plan_teacher(self, request: TrainRequest, dataset: DatasetInfo) -> RunPlan:
+        """:func:`plan_teacher`."""
+        return plan_teacher(request, dataset)
 
     def frozen(self, config: Mapping[str, Any], device: torch.device) -> Segmenter:
         """The frozen teacher on ``device``."""

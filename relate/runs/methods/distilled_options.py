@@ -14,8 +14,8 @@ from relate.blocks.relate_model import RelateSpec, build_teacher
 from relate.blocks.students import StudentSpec, build_student_teacher
 from relate.data.registry import DatasetInfo
 from relate.errors import RelateError
+from relate.runs.distilled_model_hooks import spec_from_json
 from relate.runs.methods import get_method
-from relate.runs.model_hooks import spec_from_json
 from relate.runs.request import TrainRequest
 from relate.segmenters.base import Segmenter
 

@@ -44,6 +44,11 @@ class TrainingHooks(Protocol):
         """Check the request and resolve the run's config (options parsed here, once)."""
         ...
 
+    def plan_teacher(self, request: TrainRequest, dataset: DatasetInfo) -> RunPlan:
+        """``--variant flow --teacher-for <this method>``: the ``flow`` run this method distils
+        from (methods without a teacher raise)."""
+        ...
+
     def frozen(self, config: Mapping[str, Any], device: torch.device) -> Any:
         """Frozen modules the loss needs (a teacher), loaded before the model is built."""
         ...
