@@ -10,11 +10,12 @@ import pytest
 
 from relate.blocks.presets import PRESETS, expand_options
 from relate.blocks.relate_model import RelateSpec
+from relate.blocks.spec_options import spec_record
 from relate.blocks.students import StudentSpec
 from relate.cli import main
 from relate.commands.train import DISTILLED_NAMES, VARIANT_NAMES
 from relate.data.synthetic import SynthConfig, generate_dataset
-from relate.runs.distilled_model_hooks import spec_from_json, spec_json
+from relate.runs.distilled_model_hooks import spec_from_json
 from relate.runs.methods import DISTILLED, METHODS, TRAIN_VARIANTS, get_method
 from relate.runs.methods.hooks import ModelHooks, TrainingHooks
 from relate.runs.naming import RunId
@@ -49,13 +50,13 @@ def test_specs_survive_their_json(segmenter: str, preset: str, variant: str) -> 
         model.pop(key, None)
     if variant == "relate":
         spec = RelateSpec.from_options(segmenter, "gtea", 11, **model)
-        back = spec_from_json(RelateSpec, spec_json(spec))
+        back = spec_from_json(RelateSpec, spec_record(spec))
     else:
         spec = StudentSpec.from_options(variant, segmenter, "gtea", 11, **model)
-        back = spec_from_json(StudentSpec, spec_json(spec))
+        back = spec_from_json(StudentSpec, spec_record(spec))
     assert back == spec
-    assert json.dumps(spec_json(back), sort_keys=True) == json.dumps(
-        spec_json(spec), sort_keys=True
+    assert json.dumps(spec_record(back), sort_keys=True) == json.dumps(
+        spec_record(spec), sort_keys=True
     )
 
 

@@ -16,12 +16,14 @@ dataset is adding a row here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+
+from relate.registration import registered_in
 
 FEATURE_DIM = 2048
 """Rows of a feature file: 0-1023 I3D-RGB, 1024-2047 I3D-flow."""
@@ -188,15 +190,6 @@ def datasets_with(segmenter: str) -> tuple[str, ...]:
     return tuple(n for n, row in DATASETS.items() if segmenter in row.segmenter_settings)
 
 
-@contextmanager
-def registered(*rows: DatasetInfo) -> Iterator[None]:
+def registered(*rows: DatasetInfo) -> AbstractContextManager[None]:
     """Add ``rows`` to :data:`DATASETS` inside the block (tests, plugins); restored after."""
-    clash = [row.name for row in rows if row.name in _ROWS]
-    if clash:
-        raise ValueError(f"datasets {clash} are already registered")
-    try:
-        _ROWS.update((row.name, row) for row in rows)
-        yield
-    finally:
-        for row in rows:
-            _ROWS.pop(row.name, None)
+    return registered_in(_ROWS, rows, "datasets")

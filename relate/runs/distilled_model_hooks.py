@@ -15,7 +15,6 @@ import torch
 from relate.blocks.refine import DEFAULT_DELTA, refine_prediction
 from relate.blocks.refine_options import resolve_pr_options
 from relate.blocks.relate_model import RelateModel, RelateSpec
-from relate.blocks.spec_options import spec_record
 from relate.blocks.students import StudentModel, StudentSpec
 from relate.data.registry import RGB_ROWS
 from relate.errors import RelateError
@@ -35,11 +34,6 @@ def spec_from_json(cls: type[SpecT], stored: Mapping[str, Any]) -> SpecT:
         return cls(**stored)
     except (TypeError, ValueError, KeyError) as error:
         raise RelateError(f"invalid stored {cls.__name__}: {error}") from None
-
-
-def spec_json(spec: Any) -> dict[str, Any]:
-    """The JSON object a spec dataclass is stored as (empty optional mappings left out)."""
-    return spec_record(spec)
 
 
 class StudentHooks(BaselineHooks):

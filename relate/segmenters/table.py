@@ -15,11 +15,13 @@ and its entry in :data:`_ENTRIES` (docs/extending.md).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from importlib import import_module
 from types import MappingProxyType, ModuleType
 from typing import Any
+
+from relate.registration import registered_in
 
 DISTILL_SCHEDULES: tuple[str, ...] = ("release", "official")
 """``release``: distilled runs use the RELATE release's recipe; ``official``: the segmenter's."""
@@ -158,18 +160,9 @@ def entry(name: str) -> SegmenterEntry:
         raise KeyError(f"unknown segmenter {name!r}; known: {', '.join(_ENTRIES)}") from None
 
 
-@contextmanager
-def registered(*entries: SegmenterEntry) -> Iterator[None]:
+def registered(*entries: SegmenterEntry) -> AbstractContextManager[None]:
     """Add ``entries`` to the table inside the block (tests, plugins); removed after."""
-    clash = [e.name for e in entries if e.name in _ENTRIES]
-    if clash:
-        raise ValueError(f"segmenters {clash} are already registered")
-    try:
-        _ENTRIES.update((e.name, e) for e in entries)
-        yield
-    finally:
-        for e in entries:
-            _ENTRIES.pop(e.name, None)
+    return registered_in(_ENTRIES, entries, "segmenters")
 
 
 class ModuleNames(Mapping[str, str]):

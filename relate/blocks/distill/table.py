@@ -16,11 +16,13 @@ Sources: the release's defaults (D8-D10 of docs/decisions.md; docs/distillation.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from importlib import import_module
 from types import MappingProxyType
 from typing import Any
+
+from relate.registration import registered_in
 
 KD_TEMPERATURE = 2.0  # release: --temperature (train.py L63) and every YAML
 CMKD_GAMMA = 0.5  # release: --gamma (train.py L64), weight of KD, RKD or GCR
@@ -223,18 +225,9 @@ def named_knobs() -> dict[str, tuple[str, Knob]]:
     return {k.option: (e.name, k) for e in _ENTRIES.values() for k in e.knobs.values() if k.option}
 
 
-@contextmanager
-def registered(*entries: LossEntry) -> Iterator[None]:
+def registered(*entries: LossEntry) -> AbstractContextManager[None]:
     """Add ``entries`` to the table inside the block (tests, plugins); removed after."""
-    clash = [e.name for e in entries if e.name in _ENTRIES]
-    if clash:
-        raise ValueError(f"distillation losses {clash} are already registered")
-    try:
-        _ENTRIES.update((e.name, e) for e in entries)
-        yield
-    finally:
-        for e in entries:
-            _ENTRIES.pop(e.name, None)
+    return registered_in(_ENTRIES, entries, "distillation losses")
 
 
 class LossFunctions(Mapping[str, Callable[..., Any]]):

@@ -30,11 +30,11 @@ import torch
 
 from relate import segmenters
 from relate.blocks.relate_model import RelateSpec
+from relate.blocks.spec_options import spec_record
 from relate.data.registry import FLOW_ROWS, RGB_ROWS, DatasetInfo, relate_lr
 from relate.data.variants import get_variant
 from relate.errors import RelateError
 from relate.runs.bridge_weights import check_bridge_run, load_bridge_into
-from relate.runs.distilled_model_hooks import spec_json
 from relate.runs.methods import get_method
 from relate.runs.methods.distilled_options import (
     describe_teacher,
@@ -121,7 +121,7 @@ def plan_distilled(request: TrainRequest, dataset: DatasetInfo) -> RunPlan:
         "run_options": {"schedule": options.schedule, **options.run},
         "model_options": options.model,
         "pr_options": options.pr,
-        "spec": spec_json(spec),
+        "spec": spec_record(spec),
         "teacher": teacher,
     }
     if isinstance(spec, RelateSpec) and spec.bridge == "pretrained":
