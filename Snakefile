@@ -32,7 +32,13 @@ include: "workflow/rules/download.smk"
 include: "workflow/rules/features.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
-include: "workflow/rules/report.smk"
+include: "workflow/rules/study.smk"
+
+
+# The paper's reports need `experiments`; a config with only a `study` has none of them.
+if EXPERIMENTS:
+
+    include: "workflow/rules/report.smk"
 
 
 rule all:

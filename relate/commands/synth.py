@@ -165,8 +165,8 @@ def build_config(args: argparse.Namespace) -> SynthConfig:
 def shape_report(root: Path, like: str | None) -> tuple[str, dict]:
     """Shape statistics of ``root`` next to the targets of ``like`` (default: the shape
     recorded in its ``info.json``), as text and as a JSON-ready dict."""
-    from relate.data.synthetic import read_info
     from relate.data.synthetic_check import check_shape, format_comparison
+    from relate.data.synthetic_info import read_info
     from relate.data.synthetic_stats import shape_stats
 
     shape = (read_info(root) or {}).get("shape") or {}
@@ -216,11 +216,12 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.describe is not None:
         from relate.data.probe import probe_dataset  # imports torch: only when probing
-        from relate.data.synthetic import read_info
+        from relate.data.synthetic_info import generator_record, read_info
 
         result = probe_dataset(
             args.describe, split=args.split, seed=args.seed, max_train_frames=args.max_train_frames
         )
+        result["generator"] = generator_record(args.describe)
         if args.like or (read_info(args.describe) or {}).get("shape"):
             text, result["shape"] = shape_report(args.describe, args.like)
             print(text + "\n")

@@ -33,7 +33,7 @@ from relate.data.layout import (
     read_mapping,
 )
 from relate.data.registry import FLOW_ROWS, RGB_ROWS
-from relate.data.synthetic import read_info
+from relate.data.synthetic_info import read_info
 from relate.errors import DataError
 
 logger = logging.getLogger(__name__)

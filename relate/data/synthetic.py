@@ -48,6 +48,7 @@ from relate.data.synthetic_config import (
     class_names,
     config_json,
 )
+from relate.data.synthetic_info import INFO_FILE, read_info
 from relate.data.synthetic_render import render_features
 from relate.data.synthetic_segments import _integer_lengths, sample_bursts, sample_segments
 from relate.data.synthetic_world import MODALITY_DIM, Step, World, build_world
@@ -77,8 +78,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-INFO_FILE = "info.json"
-"""Provenance file in the dataset root (ignored by the MS-TCN layout readers)."""
 
 DEFAULT_CONFIG = SynthConfig()
 """The documented default dataset's configuration."""
@@ -205,14 +204,6 @@ def _info(config: SynthConfig, world: World, seed: int, videos: dict[str, Any]) 
     if config.boundary_names:
         info["boundary"] = list(config.boundary_names)
     return info
-
-
-def read_info(root: Path) -> dict | None:
-    """The generator's ``info.json`` of a dataset folder, or None for non-synthetic data."""
-    path = Path(root) / INFO_FILE
-    if not path.is_file():
-        return None
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def mapping_order(config: SynthConfig, names: tuple[str, ...]) -> tuple[str, ...]:

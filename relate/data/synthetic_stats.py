@@ -71,7 +71,7 @@ def shape_stats(root: str | Path, background: str | None = None) -> dict[str, An
         ``train_videos``/``test_videos`` and ``missing_in_train`` (non-background classes
         absent from that split's training videos).
     """
-    from relate.data.synthetic import read_info  # the writer module, only for info.json
+    from relate.data.synthetic_info import read_info
 
     layout = DatasetLayout(Path(root))
     mapping = read_mapping(layout.mapping_path)

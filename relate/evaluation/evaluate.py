@@ -29,6 +29,7 @@ import numpy as np
 
 from relate.data.layout import DatasetLayout, load_split, read_mapping
 from relate.data.registry import DatasetInfo
+from relate.data.synthetic_info import generator_record
 from relate.errors import DataError
 from relate.evaluation import metrics
 from relate.evaluation.class_ids import Classes
@@ -282,6 +283,7 @@ def evaluate_split(
         "background": list(background),
         "videos": len(loaded.videos),
         "run": run_info(predictions_dir) if head is not None else None,
+        "generator": generator_record(data_root),
         "metrics": split_metrics,
         "per_video": per_video,
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 from collections.abc import Callable, Mapping
+from dataclasses import fields
 from typing import Any
 
 import jsonschema
@@ -111,7 +112,7 @@ def _known(names: Any) -> str:
 def _cell_problem(config: Mapping[str, Any]) -> Problem | None:
     """Datasets, segmenters and paper rows of every experiment against the registries."""
     known_rows = tuple(load_paper_rows()["row"])
-    for name, experiment in config["experiments"].items():
+    for name, experiment in config.get("experiments", {}).items():
         for index, (dataset, segmenter) in enumerate(experiment["cells"]):
             where: KeyPath = ("experiments", name, "cells", index)
             if dataset not in DATASETS:
@@ -174,9 +175,12 @@ def name_problem(
                 f"{videos} is not a multiple of {paper}'s {n_splits} splits (one subject "
                 "per split, each with the same number of videos)"
             )
-    fig4 = config["experiments"]["fig4"]
-    dataset = run_dataset(fig4["cells"][0][0])
-    if fig4["split"] not in splits(dataset):
+    problem = _study_problem(config)
+    if problem:
+        return problem
+    fig4 = config.get("experiments", {}).get("fig4")
+    dataset = run_dataset(fig4["cells"][0][0]) if fig4 else ""
+    if fig4 and fig4["split"] not in splits(dataset):
         chosen = ", ".join(map(str, splits(dataset)))
         return ("experiments", "fig4", "split"), (
             f"split {fig4['split']} is not among the splits this config runs of {dataset} "
@@ -186,6 +190,44 @@ def name_problem(
         return ("latency", "device"), (
             "required when device is auto (relate latency times one named device: cpu or cuda)"
         )
+    return None
+
+
+def _study_problem(config: Mapping[str, Any]) -> Problem | None:
+    """The ``study`` section against the generator's knobs and the paper rows."""
+    study = config.get("study")
+    if study is None:
+        return None
+    if config["data"]["source"] != "synthetic":
+        return ("data", "source"), "a study sweeps a synthetic stand-in: needs source synthetic"
+    from relate.data.synthetic_config import SynthConfig  # dataclass only, no numpy
+
+    numeric = {f.name for f in fields(SynthConfig) if f.type in ("float", "int")}
+    if study["knob"] not in numeric:
+        return ("study", "knob"), (
+            f"{study['knob']!r} is not a numeric generator setting (known: {_known(numeric)})"
+        )
+    known_rows = tuple(load_paper_rows()["row"])
+    for index, row in enumerate(study["rows"]):
+        if row not in known_rows:
+            return ("study", "rows", index), (
+                f"unknown paper row {row!r} (the rows of relate/reports/paper_rows.csv: "
+                f"{', '.join(known_rows)})"
+            )
+    for preset, rows in study.get("presets", {}).items():
+        for index, row in enumerate(rows):
+            if row not in study["rows"]:
+                return ("study", "presets", preset, index), (
+                    f"row {row!r} is not among the study's rows"
+                )
+            if parse_row(row).variant != "relate":
+                return ("study", "presets", preset, index), (
+                    f"row {row!r}: presets apply to relate rows only"
+                )
+    for key in ("baseline", "reference"):
+        row = study.get(key, {"baseline": "rgb", "reference": "two_stream"}[key])
+        if row not in study["rows"]:
+            return ("study", key), f"row {row!r} is not among the study's rows"
     return None
 
 

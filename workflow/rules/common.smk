@@ -91,7 +91,8 @@ REPORTS = config["reports_dir"]
 DATA = config["data"]
 SYNTHETIC = DATA["source"] == "synthetic"
 SEEDS = config["seeds"]
-EXPERIMENTS = config["experiments"]
+EXPERIMENTS = config.get("experiments", {})
+STUDY = config.get("study")
 PRESETS = RUN_PRESETS
 
 

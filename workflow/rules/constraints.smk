@@ -6,7 +6,7 @@ envvars:
 
 
 wildcard_constraints:
-    dataset=r"[a-z0-9_]+",
+    dataset=r"[a-z0-9_]+(-[a-z_]+-[0-9.eE+-]+)?",
     split=r"\d+",
     seed=r"\d+",
     segmenter=r"mstcn|asformer|fact",

@@ -46,8 +46,9 @@ rule evaluate:
     params:
         head=evaluate_head,
         label=evaluate_label,
+        dataset=registry_dataset,
     shell:
-        "relate evaluate --data {input.data} --dataset {wildcards.dataset}"
+        "relate evaluate --data {input.data} --dataset {params.dataset}"
         " --split {wildcards.split} --predictions {input.npz} --head {params.head}"
         " --convention {wildcards.convention} --label '{params.label}' --seed {wildcards.seed}"
         " --out {output} > {log} 2>&1"
@@ -90,7 +91,9 @@ rule trivial_evaluate:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        dataset=registry_dataset,
     shell:
-        "relate evaluate --data {input.data} --dataset {wildcards.dataset} --split {wildcards.split}"
+        "relate evaluate --data {input.data} --dataset {params.dataset} --split {wildcards.split}"
         " --predictions {input.predictions} --label {wildcards.method}-{wildcards.rows}"
         " --out {output} > {log} 2>&1"

@@ -43,7 +43,7 @@ def train_args(wildcards, input):
         args += ["--bridge", os.path.dirname(input.bridge)]
     for item in run_options(run):
         args += ["--option", item]
-    epochs = configured_epochs(config, wildcards.segmenter, wildcards.dataset)
+    epochs = configured_epochs(config, wildcards.segmenter, registry_name(wildcards.dataset))
     if epochs is not None:
         args += ["--epochs", str(epochs)]
     return " ".join(args)

@@ -1,6 +1,7 @@
 # The experiment matrix: paper cells and rows -> run datasets, splits and run ids.
 
 from relate.data.registry import DATASETS, get_dataset
+from relate.data.sweep import SweepDataset, registry_name
 from relate.reports.paper_results import parse_row
 from relate.runs.naming import RunId
 from relate.tools.workflow_config import configured_epochs, name_problem
@@ -13,19 +14,35 @@ def run_dataset(dataset):
 
 
 def run_datasets():
-    """Every run dataset of the config's experiments, in first-use order."""
+    """Every run dataset of the config's experiments and study, in first-use order."""
     found = []
     for experiment in EXPERIMENTS.values():
         for dataset, _ in experiment["cells"]:
             if run_dataset(dataset) not in found:
                 found.append(run_dataset(dataset))
+    for segmenter in (STUDY or {}).get("values", {}):
+        for dataset in study_datasets(segmenter):
+            if dataset not in found:
+                found.append(dataset)
     return found
+
+
+def registry_dataset(wildcards):
+    """The registry dataset a job's ``dataset`` wildcard runs as (a swept stand-in,
+    ``synthetic_gtea-motion_leak-0.2``, runs as ``synthetic_gtea``)."""
+    return registry_name(wildcards.dataset)
+
+
+def study_datasets(segmenter):
+    """The swept datasets a study trains ``segmenter`` on, one per knob value."""
+    base = run_dataset(STUDY["dataset"])
+    return [str(SweepDataset(base, STUDY["knob"], value)) for value in STUDY["values"][segmenter]]
 
 
 def cells(experiment):
     """(dataset, segmenter) pairs of an experiment, mapped to the run datasets, deduplicated."""
     seen = []
-    for dataset, segmenter in EXPERIMENTS[experiment]["cells"]:
+    for dataset, segmenter in EXPERIMENTS.get(experiment, {"cells": []})["cells"]:
         pair = (run_dataset(dataset), segmenter)
         if pair not in seen:
             seen.append(pair)
@@ -34,14 +51,15 @@ def cells(experiment):
 
 def experiment_rows(experiment, segmenter):
     """Rows of an experiment's cells of ``segmenter`` (``rows_for`` narrows ``rows``)."""
-    spec = EXPERIMENTS[experiment]
+    spec = EXPERIMENTS.get(experiment, {"rows": []})
     return spec.get("rows_for", {}).get(segmenter, spec["rows"])
 
 
 def splits(dataset):
     """Configured splits of a run dataset (default: all of the dataset's splits)."""
-    chosen = config["splits"].get(dataset)
-    return list(chosen) if chosen else list(range(1, get_dataset(dataset).n_splits + 1))
+    name = registry_name(dataset)
+    chosen = config["splits"].get(name)
+    return list(chosen) if chosen else list(range(1, get_dataset(name).n_splits + 1))
 
 
 def slug(text):

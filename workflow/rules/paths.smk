@@ -2,7 +2,8 @@
 
 
 def data_dir(dataset):
-    if dataset in DATASETS and DATASETS[dataset].synthetic:
+    name = registry_name(dataset)
+    if name in DATASETS and DATASETS[name].synthetic:
         return f"{RESULTS}/data/{dataset}"
     return f"{DATA.get('root', 'data')}/{dataset}"
 

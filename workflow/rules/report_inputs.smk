@@ -116,8 +116,11 @@ def all_metrics():
 
 
 def report_files(exclude_index=False):
-    """Every report of this config."""
-    files = [f"{REPORTS}/table{n}.md" for n in range(1, 5)]
+    """Every report of this config: the paper's (with `experiments`) and the study's."""
+    files = study_reports()
+    if not EXPERIMENTS:
+        return files
+    files += [f"{REPORTS}/table{n}.md" for n in range(1, 5)]
     files += [f"{REPORTS}/{name}.md" for name in ("side_conventions", "side_presets", "params")]
     files += [
         f"{REPORTS}/{name}.png" for name in ("fig1_acc_f1", "fig3_latency", "fig4_qualitative")

@@ -24,9 +24,10 @@ rule train:
         out=subpath(output[0], parent=True),
         args=train_args,
         device=config["device"],
+        dataset=registry_dataset,
     shell:
         "OMP_NUM_THREADS={threads} relate train --data {input.data}"
-        " --dataset {wildcards.dataset} --split {wildcards.split}"
+        " --dataset {params.dataset} --split {wildcards.split}"
         " --segmenter {wildcards.segmenter} --seed {wildcards.seed}"
         " --out {params.out} --device {params.device} {params.args} > {log} 2>&1"
 
@@ -52,7 +53,8 @@ rule train_bridge:
         out=subpath(output[0], parent=True),
         epochs=config["bridge_epochs"],
         device=config["device"],
+        dataset=registry_dataset,
     shell:
         "OMP_NUM_THREADS={threads} relate train-bridge --data {input.data}"
-        " --dataset {wildcards.dataset} --split {wildcards.split} --seed {wildcards.seed}"
+        " --dataset {params.dataset} --split {wildcards.split} --seed {wildcards.seed}"
         " --out {params.out} --epochs {params.epochs} --device {params.device} > {log} 2>&1"
