@@ -214,6 +214,12 @@ def _study_problem(config: Mapping[str, Any]) -> Problem | None:
                 f"unknown paper row {row!r} (the rows of relate/reports/paper_rows.csv: "
                 f"{', '.join(known_rows)})"
             )
+    for segmenter, rows in study.get("rows_for", {}).items():
+        for index, row in enumerate(rows):
+            if row not in study["rows"]:
+                return ("study", "rows_for", segmenter, index), (
+                    f"row {row!r} is not among the study's rows"
+                )
     for preset, rows in study.get("presets", {}).items():
         for index, row in enumerate(rows):
             if row not in study["rows"]:
@@ -228,6 +234,9 @@ def _study_problem(config: Mapping[str, Any]) -> Problem | None:
         row = study.get(key, {"baseline": "rgb", "reference": "two_stream"}[key])
         if row not in study["rows"]:
             return ("study", key), f"row {row!r} is not among the study's rows"
+        for segmenter, rows in study.get("rows_for", {}).items():
+            if row not in rows:
+                return ("study", "rows_for", segmenter), f"lacks the {key} row {row!r}"
     return None
 
 

@@ -5,40 +5,6 @@
 # registry row of `synthetic_gtea`.
 
 
-def study_reports():
-    """The study's report files (none without a `study` section)."""
-    if not STUDY:
-        return []
-    return [f"{REPORTS}/{STUDY['name']}.md", f"{REPORTS}/{STUDY['name']}.png"]
-
-
-def study_rows():
-    """(row, preset) pairs of the study: every row under the release preset, then the rows
-    listed under another preset."""
-    pairs = [(row, "release") for row in STUDY["rows"]]
-    for preset, rows in STUDY.get("presets", {}).items():
-        pairs += [(row, preset) for row in rows]
-    return pairs
-
-
-def study_metrics():
-    """Every metrics JSON the study's report reads."""
-    return [
-        metrics_path(dataset, "standard", split, segmenter, row, preset, seed)
-        for segmenter in STUDY["values"]
-        for dataset in study_datasets(segmenter)
-        for row, preset in study_rows()
-        for split in splits(dataset)
-        for seed in SEEDS
-    ]
-
-
-def study_probes():
-    """One linear-probe JSON per swept dataset (what RGB alone tells apart at each value)."""
-    datasets = dict.fromkeys(d for s in STUDY["values"] for d in study_datasets(s))
-    return [f"{RESULTS}/probes/{dataset}/split{STUDY['probe_split']}.json" for dataset in datasets]
-
-
 if STUDY:
 
     localrules:
