@@ -133,8 +133,9 @@ def table_counts(text: str) -> dict[str, int]:
 
 
 @pytest.mark.skipif(not SNAKEMAKE.is_file(), reason="snakemake is not installed beside Python")
-def test_smoke_plan_counts_equal_snakemake(tmp_path, capsys):
-    assert main(["plan", "--configfile", str(SMOKE)]) == 0
+@pytest.mark.parametrize("config", [SMOKE, REPO_ROOT / "config" / "study_smoke.yaml"])
+def test_smoke_plan_counts_equal_snakemake(tmp_path, capsys, config):
+    assert main(["plan", "--configfile", str(config)]) == 0
     out = capsys.readouterr().out
     planned = table_counts(out)
     total = planned.pop("total")
@@ -144,7 +145,7 @@ def test_smoke_plan_counts_equal_snakemake(tmp_path, capsys):
             "-n",
             "--forceall",
             "--configfile",
-            str(SMOKE),
+            str(config),
             "--snakefile",
             str(REPO_ROOT / "Snakefile"),
             "--directory",

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from relate.data.registry import get_dataset
+from relate.data.sweep import registry_name
 from relate.errors import RelateError
 
 
@@ -62,6 +63,7 @@ def dataset_stats(name: str, config: Mapping[str, Any] | None = None) -> Dataset
     ``data.synthetic_sizes`` (else its shape's default size; splits are leave-one-subject-out
     with equal subjects); the plain ``synthetic`` dataset's from ``data.synthetic_videos`` and
     ``data.synthetic_frames`` (video i in subject i mod n_splits)."""
+    name = registry_name(name)  # a swept stand-in has its registry dataset's sizes
     try:
         info = get_dataset(name)
     except KeyError as error:
