@@ -235,3 +235,36 @@ def test_smoke_study_runs_end_to_end(tmp_path: Path) -> None:
     assert "| relate (paper_literal)" in text.replace("  ", " ")
     again = snakemake(tmp_path, "--cores", "2", "--configfile", config, "--dry-run")
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_report_of_partial_results_marks_missing_cells(tmp_path: Path) -> None:
+    from relate.reports.study_report import write_study_report
+
+    paths = []
+    for name, value, seed in [("rgb", 0.0, 0), ("rgb", 1.0, 0), ("two_stream", 0.0, 0),
+                              ("two_stream", 0.0, 1)]:  # fmt: skip
+        config = {"motion_leak": value, "n_videos": 8, "min_frames": 80, "max_frames": 240}
+        path = _metrics(
+            tmp_path / f"{name}-{value}-{seed}.json", {"seed": 0, "config": config}, name
+        )
+        record = json.loads(path.read_text())
+        record["seed"], record["run"]["preset"] = seed, None
+        path.write_text(json.dumps(record))
+        paths.append(path)
+    out = tmp_path / "out/study.md"
+    frame = write_study_report(paths, [], "motion_leak", "rgb", "two_stream", out)
+    text = out.read_text()
+    assert "nan" not in text.lower()
+    gains = text.split("Gain over rgb: mean", 1)[1].split("Runs still learning", 1)[0]
+    cells = {
+        tuple(c.strip() for c in line.strip("|").split("|")[:2]): line.strip("|").split("|")[2]
+        for line in gains.splitlines()
+        if line.startswith("|") and "---" not in line and "metric" not in line
+    }
+    # two_stream at 0: one pair (seed 0), a gain without interval; at 1: no runs, "-"
+    assert cells[("0", "Acc")].strip() == "+0.0"
+    assert cells[("1", "Acc")].strip() == "-"
+    row = frame[(frame["method"] == "two_stream") & (frame["metric"] == "acc")]
+    assert list(row["pairs"]) == [1] and list(row["n"]) == [2]
+    assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+    assert out.with_suffix(".csv").exists()

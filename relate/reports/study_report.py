@@ -83,11 +83,13 @@ def _pivot(frame: pd.DataFrame, cell, methods: Sequence[str]) -> list[list[str]]
     rows = []
     for (value, metric), group in frame.groupby(["value", "metric"], sort=False):
         by_method = group.set_index("method")
-        rows.append(
-            [_value(value), TITLES[metric]]
-            + [cell(by_method.loc[m]) if m in by_method.index else "-" for m in methods]
-        )
+        rows.append([_value(value), TITLES[metric]] + _cells(by_method, cell, methods))
     return rows
+
+
+def _cells(by_method: pd.DataFrame, cell, methods: Sequence[str]) -> list[str]:
+    """``cell`` of each method's row, "-" for a method without runs at this value."""
+    return [cell(by_method.loc[m]) if m in by_method.index else "-" for m in methods]
 
 
 def _score(row: pd.Series) -> str:
@@ -95,6 +97,8 @@ def _score(row: pd.Series) -> str:
 
 
 def _gain(row: pd.Series) -> str:
+    if row["pairs"] == 0:
+        return "-"
     if math.isnan(row["gain_lo"]):
         return f"{row['gain']:+.1f}"
     return f"{row['gain']:+.1f} [{row['gain_lo']:+.1f}, {row['gain_hi']:+.1f}]"
@@ -114,7 +118,7 @@ def _ordered(frame: pd.DataFrame) -> pd.DataFrame:
 def segmenter_section(frame: pd.DataFrame, segmenter: str, baseline: str, knob: str) -> list[str]:
     """The three tables of one segmenter."""
     part = _ordered(frame[frame["segmenter"] == segmenter])
-    methods = list(dict.fromkeys(part["method"]))
+    methods = list(dict.fromkeys([baseline, *part["method"]]))
     others = [m for m in methods if m != baseline]
     n = int(part["n"].max())
     lines = [f"## {segmenter}", ""]
@@ -135,7 +139,7 @@ def segmenter_section(frame: pd.DataFrame, segmenter: str, baseline: str, knob: 
         "",
         tabulate(
             [
-                [_value(value)] + [_learning(g.set_index("method").loc[m]) for m in methods]
+                [_value(value)] + _cells(g.set_index("method"), _learning, methods)
                 for value, g in learning.groupby("value", sort=True)
             ],
             [knob, *methods],
