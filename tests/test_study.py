@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import REPO_ROOT
 from test_workflow import job_counts, snakemake
 
@@ -205,17 +206,26 @@ def test_study_config_plans_every_run_of_the_sweep(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     counts = job_counts(result.stdout)
-    study = __import__("yaml").safe_load((REPO_ROOT / "config/study.yaml").read_text())
-    cells = sum(len(v) for v in study["study"]["values"].values()) * 2 * 3  # splits x seeds
-    # rgb, two_stream, flow (also kd's teacher), kd, relate, its teacher; paper_literal's
-    # relate and teacher (and its bridge)
-    assert counts["train"] == 8 * cells and counts["train_bridge"] == cells
-    assert counts["predict"] == 6 * cells  # relate_wo_pr is a head of relate's run
-    assert counts["evaluate"] == 8 * cells
-    values = len(set(v for vs in study["study"]["values"].values() for v in vs))
+    study = yaml.safe_load((REPO_ROOT / "config/study.yaml").read_text())["study"]
+    assert set(study["rows"]) == {"rgb", "two_stream", "flow", "kd", "relate_wo_pr", "relate"}
+    expected = {"train": 0, "train_bridge": 0, "predict": 0, "evaluate": 0}
+    for segmenter, values in study["values"].items():
+        cells = len(values) * 2 * 3  # splits x seeds
+        literal = segmenter in study.get("presets_with", study["values"])
+        # rgb, two_stream, flow (also kd's teacher), kd, relate and its teacher; with the
+        # paper_literal rows also that preset's relate, teacher and bridge
+        expected["train"] += cells * (6 + 2 * literal)
+        expected["train_bridge"] += cells * literal
+        expected["predict"] += cells * (5 + literal)  # relate_wo_pr: a head of relate's run
+        expected["evaluate"] += cells * (6 + 2 * literal)
+    assert {rule: counts[rule] for rule in expected} == expected
+    values = len(set(v for vs in study["values"].values() for v in vs))
     assert counts["synth_sweep_dataset"] == counts["probe_dataset"] == values
     assert counts["study_report"] == 1 and "table" not in counts
     assert "synthetic_gtea-motion_leak-0.2/split2/mstcn/relate" in result.stdout
+    assert "mstcn/teacher-paper_literal" in result.stdout
+    assert "asformer/relate" in result.stdout  # presets_with: no paper_literal ASFormer runs
+    assert "asformer/teacher-paper_literal" not in result.stdout
 
 
 def test_smoke_study_runs_end_to_end(tmp_path: Path) -> None:
