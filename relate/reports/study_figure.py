@@ -52,8 +52,12 @@ def study_figure(frame: pd.DataFrame, knob: str, baseline: str, reference: str, 
             ax.set_xlabel(f"{knob} (generator knob, unitless)")
             ax.set_ylabel(f"{title} gain over {baseline} (points)")
             ax.grid(alpha=0.3)
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="center right", fontsize=9, title="method")
+    legend: dict[str, object] = {}  # every method drawn in any panel, in first-seen order
+    for ax in axes.flat:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            legend.setdefault(label, handle)
+    figure.legend(list(legend.values()), list(legend), loc="center right", fontsize=9,
+                  title="method")  # fmt: skip
     n = int(frame["n"].max())
     figure.suptitle(
         f"Synthetic data: gain over {baseline} (mean, shaded 95% interval of paired "
