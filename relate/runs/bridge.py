@@ -36,9 +36,11 @@ from relate.errors import RelateError
 from relate.runs.bridge_weights import KIND
 from relate.runs.devices import resolve_device
 from relate.runs.engine import Session, finished_weights, run_session
+from relate.runs.fast_path import make_adam
 from relate.runs.files import check_run_dir, remove_stale_temporaries
 from relate.runs.inputs import read_block
 from relate.runs.methods import METHODS
+from relate.runs.optim import StepOptimizer
 from relate.runs.run_lock import locked_run_dir
 from relate.runs.seeding import epoch_generator, seed_everything
 from relate.segmenters.training_defaults import TrainingDefaults
@@ -139,7 +141,7 @@ def train_bridge(request: BridgeRequest) -> Path:
         blocks = _load_blocks(layout, videos, dataset.sample_rate)
         seed_everything(request.seed)
         bridge = ModalityBridge(config["bridge"]["in_dim"], hidden=request.hidden).to(device)
-        optimizer = torch.optim.Adam(bridge.parameters(), lr=request.lr)
+        optimizer = make_adam(bridge.parameters(), request.lr, 0.0, False, device)
         training = TrainingDefaults(
             epochs=request.epochs, lr=request.lr, batch_size=request.batch_size
         )
@@ -165,7 +167,7 @@ class BridgeEpoch:
     bridge(RGB rows) and the flow rows."""
 
     bridge: ModalityBridge
-    optimizer: torch.optim.Optimizer
+    optimizer: StepOptimizer
     blocks: list[np.ndarray]
     request: BridgeRequest
     device: torch.device

@@ -37,6 +37,7 @@ import torch
 from relate import integrity
 from relate.errors import DataError
 from relate.io import atomic_path
+from relate.runs.optim import StepOptimizer
 
 FORMAT_VERSION = 1
 CHECKPOINT_KEYS = ("format", "epoch", "config", "model", "optimizer", "scheduler", "rng", "history")
@@ -81,7 +82,7 @@ def save_checkpoint(
     epoch: int,
     config: Mapping[str, Any],
     model: torch.nn.Module,
-    optimizer: torch.optim.Optimizer,
+    optimizer: StepOptimizer,
     scheduler: Any | None,
     rng: dict[str, object],
     history: list[dict[str, Any]],

@@ -1,6 +1,6 @@
 """The training engine every run uses (``relate train`` for every method, and
 ``relate train-bridge``): the epoch loop with its learning-rate schedule, a checkpoint after
-every epoch, resumption, ``log.jsonl``, provenance, progress and the final weights.
+every epoch (or every k-th), resumption, ``log.jsonl``, provenance, progress and the final weights.
 
 What an epoch does is the method's: :class:`Session` gets it as ``run_epoch``, which returns
 the epoch's loss terms (summed over the epoch; ``total`` drives a plateau scheduler) and the
@@ -46,6 +46,7 @@ from relate.runs.files import (
     write_config,
     write_log,
 )
+from relate.runs.optim import Plateau, StepOptimizer
 from relate.runs.recipe import epoch_lr
 from relate.runs.seeding import capture_rng_state, restore_rng_state
 from relate.segmenters.training_defaults import TrainingDefaults
@@ -65,18 +66,21 @@ class Session:
             :func:`relate.runs.files.compared` part must match the checkpoint's).
         units: progress-bar units per epoch (videos).
         describe: the progress bar's label.
+        checkpoint_every: write ``checkpoint.pt`` after every k-th epoch (a resumed run
+            repeats the epochs after the last checkpoint and ends in the same bytes).
     """
 
     out: Path
     config: dict[str, Any]
     model: torch.nn.Module
-    optimizer: torch.optim.Optimizer
-    scheduler: torch.optim.lr_scheduler.ReduceLROnPlateau | None
+    optimizer: StepOptimizer
+    scheduler: Plateau | None
     training: TrainingDefaults
     run_epoch: EpochFn
     units: int
     describe: str
     device: torch.device
+    checkpoint_every: int = 1
 
 
 def finished_weights(out: Path) -> Path | None:
@@ -88,16 +92,12 @@ def finished_weights(out: Path) -> Path | None:
     return out / WEIGHTS_FILE
 
 
-def make_scheduler(
-    optimizer: torch.optim.Optimizer, training: TrainingDefaults
-) -> torch.optim.lr_scheduler.ReduceLROnPlateau | None:
-    """ReduceLROnPlateau for the ``plateau`` recipe; None otherwise (``step_reset`` is applied
-    per epoch by :func:`relate.runs.recipe.epoch_lr`)."""
+def make_scheduler(optimizer: StepOptimizer, training: TrainingDefaults) -> Plateau | None:
+    """The plateau schedule (ReduceLROnPlateau's rule) for the ``plateau`` recipe; None
+    otherwise (``step_reset`` is applied per epoch by :func:`relate.runs.recipe.epoch_lr`)."""
     if training.scheduler != "plateau":
         return None
-    return torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, mode="min", factor=training.plateau_factor, patience=training.plateau_patience
-    )
+    return Plateau(optimizer, factor=training.plateau_factor, patience=training.plateau_patience)
 
 
 def run_session(session: Session) -> Path:
@@ -140,11 +140,12 @@ def run_session(session: Session) -> Path:
             if train_acc is not None:
                 line["train_acc"] = round(train_acc, 4)
             history.append(line)
-            save_checkpoint(
-                out / CHECKPOINT_FILE, epoch=epoch + 1, config=compared(session.config),
-                model=session.model, optimizer=optimizer, scheduler=session.scheduler,
-                rng=capture_rng_state(), history=history,
-            )  # fmt: skip
+            if (epoch + 1) % session.checkpoint_every == 0:
+                save_checkpoint(
+                    out / CHECKPOINT_FILE, epoch=epoch + 1, config=compared(session.config),
+                    model=session.model, optimizer=optimizer, scheduler=session.scheduler,
+                    rng=capture_rng_state(), history=history,
+                )  # fmt: skip
             write_log(out, history)
             _report(bar, epoch, training.epochs, losses, used_lr, line["seconds"])
     write_log(out, history)

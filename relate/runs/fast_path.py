@@ -5,9 +5,10 @@
 * each training video's feature block and targets are kept in memory as tensors after the
   first epoch has read and checked them, instead of being re-read from the memory-mapped
   file and re-checked for NaN/inf in every epoch (the values are the same);
-* Adam runs as the fused CPU/GPU kernel (``fused=True``) instead of the per-parameter loop:
-  the same update rule, but not bit-identical to the loop (a different order of the
-  floating-point operations), which is why the path is opt-in.
+* Adam runs as torch's fused CPU/GPU kernel (``torch.optim.Adam(fused=True)``) instead of the
+  per-parameter loop (:class:`relate.runs.optim.Adam`): the same update rule, but not
+  bit-identical to the loop (a different order of the floating-point operations), which is
+  why the path is opt-in.
 
 ``--compile`` (implies nothing else): ``torch.compile`` of the segmenter's forward
 (``nn.Module.compile``, so the state-dict keys do not change), with dynamic shapes since
@@ -23,6 +24,8 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 import torch
+
+from relate.runs.optim import Adam, StepOptimizer
 
 
 class BlockCache:
@@ -46,11 +49,20 @@ class BlockCache:
 
 
 def make_adam(
-    params: Iterable[torch.nn.Parameter], lr: float, weight_decay: float, fast: bool
-) -> torch.optim.Adam:
-    """Adam as the recipe sets it; the fused kernel on the fast path."""
+    params: Iterable[torch.nn.Parameter],
+    lr: float,
+    weight_decay: float,
+    fast: bool,
+    device: torch.device,
+) -> StepOptimizer:
+    """Adam as the recipe sets it: torch's fused kernel on the fast path; on a CPU the
+    single-tensor loop of :class:`relate.runs.optim.Adam` (bit-identical to
+    ``torch.optim.Adam`` there, without its compiler import); on CUDA ``torch.optim.Adam``
+    with torch's default (multi-tensor) implementation."""
     if fast:
         return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=True)
+    if device.type == "cpu":
+        return Adam(params, lr=lr, weight_decay=weight_decay)
     return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
 
 

@@ -39,6 +39,7 @@ from relate.runs.fast_path import BlockCache, compile_model, make_adam
 from relate.runs.files import CHECKPOINT_FILE, CONFIG_FILE, check_run_dir, remove_stale_temporaries
 from relate.runs.inputs import TrainVideo, load_train_videos, read_block
 from relate.runs.methods import TRAIN_VARIANTS, get_method
+from relate.runs.optim import StepOptimizer
 from relate.runs.request import RunPlan, TrainRequest
 from relate.runs.run_lock import locked_run_dir
 from relate.runs.seeding import epoch_generator, seed_everything
@@ -114,7 +115,9 @@ def _train_locked(request: TrainRequest, plan: RunPlan, device: torch.device) ->
     seed_everything(request.seed)
     model = build_model(plan.config, device)
     hooks.attach(plan.config, model)
-    optimizer = make_adam(hooks.trainable(model), training.lr, training.weight_decay, request.fast)
+    optimizer = make_adam(
+        hooks.trainable(model), training.lr, training.weight_decay, request.fast, device
+    )
     if request.compile:
         compile_model(model)
     epoch = TrainEpoch(
@@ -133,6 +136,7 @@ def _train_locked(request: TrainRequest, plan: RunPlan, device: torch.device) ->
             units=len(videos),
             describe=f"{request.segmenter}/{plan.variant.name}",
             device=device,
+            checkpoint_every=request.checkpoint_every,
         )
     )
 
@@ -144,7 +148,7 @@ class TrainEpoch:
     training."""
 
     model: torch.nn.Module
-    optimizer: torch.optim.Optimizer
+    optimizer: StepOptimizer
     hooks: Any
     frozen: Any
     videos: list[TrainVideo]

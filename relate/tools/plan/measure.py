@@ -97,6 +97,7 @@ def measure(
 
     from relate import segmenters
     from relate.blocks.distill import ModalityBridge, bridge_loss
+    from relate.runs.fast_path import make_adam
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
@@ -118,7 +119,7 @@ def measure(
         for width in WIDTHS:
             model = segmenters.build(name, width, n_classes, "gtea").to(dev)
             x = torch.rand(1, width, frames, device=dev)  # (1, D, T)
-            optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr)
+            optimizer = make_adam(model.parameters(), recipe.lr, recipe.weight_decay, False, dev)
 
             step = functools.partial(
                 _train_step, model, optimizer, x, mask, target, recipe.clip_grad_norm
@@ -136,7 +137,7 @@ def measure(
 
     bridge = ModalityBridge(1024, hidden=256).to(dev)
     rgb, flow = torch.rand(1, 1024, frames, device=dev), torch.rand(1, 1024, frames, device=dev)
-    bridge_optimizer = torch.optim.Adam(bridge.parameters(), lr=1e-4)
+    bridge_optimizer = make_adam(bridge.parameters(), 1e-4, 0.0, False, dev)
 
     def bridge_step() -> None:
         bridge_optimizer.zero_grad(set_to_none=True)
