@@ -5,7 +5,8 @@ Usage::
     .venv/bin/python benchmarks/bench_vs_official.py \\
         [--official-mstcn DIR] [--official-asformer DIR] [--official-fact DIR] \\
         [--segmenters mstcn,asformer,fact] [--repeats 3] [--epochs 4] [--threads N] \\
-        [--data DIR] [--videos 6] [--min-frames 300] [--max-frames 400] [--fast] [--json FILE]
+        [--data DIR] [--videos 6] [--min-frames 300] [--max-frames 400] [--fast] \\
+        [--checkpoint-every K] [--json FILE]
 
 ``DIR`` is a checkout of github.com/yabufarha/ms-tcn, github.com/ChinaYi/ASFormer or
 github.com/ZijiaLewisLu/CVPR2024-FACT. A segmenter whose checkout is not given (or not
@@ -21,7 +22,9 @@ the same number of epochs, the same torch thread count (``torch.set_num_threads`
 (their order alternates from pair to pair).
 
 * ours: ``relate.runs.train.train`` (what ``relate train`` runs), the segmenter's recipe on the
-  ``synthetic`` dataset (``--fast`` adds the opt-in fast path, see docs/training.md);
+  ``synthetic`` dataset (``--fast`` adds the opt-in fast path, ``--checkpoint-every K``
+  writes its resumable checkpoint after every K-th epoch instead of every epoch; see
+  docs/training.md);
 * MS-TCN: the official ``Trainer.train`` with the settings of its ``main.py`` (4 stages,
   10 layers, 64 maps, Adam lr 5e-4, batch 1) and its ``BatchGenerator``;
 * ASFormer: the official ``Trainer.train`` with its ``main.py`` settings for GTEA-like data
@@ -114,7 +117,7 @@ def _run_ours(args: argparse.Namespace, out: Path) -> int:
     request = TrainRequest(
         data=Path(args.data), dataset="synthetic", split=1, segmenter=args.segmenter,
         variant="two_stream", seed=0, out=out, epochs=args.epochs, overrides=overrides,
-        fast=args.fast,
+        fast=args.fast, checkpoint_every=args.checkpoint_every,
     )  # fmt: skip
     train(request)
     return len(Path(args.data, "splits", "train.split1.bundle").read_text().split())
@@ -259,13 +262,17 @@ def run_worker(side: str, segmenter: str, official: Path | None, args: argparse.
         command += ["--official", str(official)]
     if args.fast and side == "ours":
         command.append("--fast")
+    if side == "ours":
+        command += ["--checkpoint-every", str(args.checkpoint_every)]
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
     if args.extra_path is not None:
         env["BENCH_EXTRA_PATH"] = str(args.extra_path.resolve())
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    cwd = tempfile.mkdtemp(prefix="bench_vs_official_cwd_")
-    spawned = time.time()
-    done = subprocess.run(command, capture_output=True, text=True, cwd=cwd, env=env, check=False)
+    with tempfile.TemporaryDirectory(prefix="bench_vs_official_cwd_") as cwd:
+        spawned = time.time()
+        done = subprocess.run(
+            command, capture_output=True, text=True, cwd=cwd, env=env, check=False
+        )
     lines = [x for x in done.stdout.splitlines() if x.startswith(MARKER)]
     if done.returncode != 0 or not lines:
         tail = (done.stderr or done.stdout).strip().splitlines()[-15:]
@@ -303,6 +310,13 @@ def main() -> int:
     parser.add_argument("--min-frames", type=int, default=300)
     parser.add_argument("--max-frames", type=int, default=400)
     parser.add_argument("--fast", action="store_true", help="ours with the opt-in fast path")
+    parser.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=1,
+        metavar="K",
+        help="ours: resumable checkpoint after every K-th epoch (default 1, as `relate train`)",
+    )
     parser.add_argument("--json", type=Path)
     parser.add_argument(
         "--extra-path",
@@ -319,8 +333,15 @@ def main() -> int:
         return 0
     if args.repeats < 3 or args.epochs < 3:
         parser.error("need --repeats >= 3 and --epochs >= 3")
+    with tempfile.TemporaryDirectory(prefix="bench_vs_official_data_") as scratch:
+        return compare(args, Path(scratch))
+
+
+def compare(args: argparse.Namespace, scratch: Path) -> int:
+    """Run every segmenter's interleaved pairs and print the tables; synthetic data (when no
+    ``--data`` is given) goes to ``scratch``."""
     if args.data is None:
-        args.data = Path(tempfile.mkdtemp(prefix="bench_vs_official_data_")) / "synthetic"
+        args.data = scratch / "synthetic"
         subprocess.run(
             [sys.executable, "-m", "relate", "synth", "--out", str(args.data), "--seed", "0",
              "--videos", str(args.videos), "--min-frames", str(args.min_frames),
@@ -332,9 +353,14 @@ def main() -> int:
     print(f"# relate train vs official training loops, {platform.node()}: "
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"torch threads {args.threads}, python {platform.python_version()}")  # fmt: skip
+    options = ("; ours with --fast" if args.fast else "") + (
+        f"; ours with --checkpoint-every {args.checkpoint_every}"
+        if args.checkpoint_every != 1
+        else ""
+    )
     print(f"# data: {args.data} (split 1: {len(train)} train videos, 2048-d features); "
           f"{args.epochs} epochs per run, {args.repeats} interleaved ours/official pairs"
-          f"{'; ours with --fast' if args.fast else ''}")  # fmt: skip
+          f"{options}")  # fmt: skip
     print(
         "# epoch = wall time from the first optimiser step of epoch e to that of e+1, "
         f"e = 2..{args.epochs - 1} (all per-epoch work incl. each side's saving; no evaluation)"

@@ -253,6 +253,38 @@ def test_resume_after_sigkill_equals_uninterrupted(synth: Path, tmp_path: Path) 
     assert len(json.loads((run / "provenance.json").read_text())["sessions"]) == 2
 
 
+def test_checkpoint_every_k_resumes_to_the_same_bytes(synth: Path, tmp_path: Path) -> None:
+    """--checkpoint-every 2: checkpoints only after even epochs; a run killed after one repeats
+    the epochs after it and ends in the bytes (and log) of a run checkpointed every epoch."""
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+
+    def command(out: Path, *extra: str) -> list[str]:
+        args = train_args(synth, out, "--set", "train.lr=0.05", *extra, epochs=5, variant="rgb")
+        return [sys.executable, "-m", "relate", *args]
+
+    every = ("--checkpoint-every", "2")
+    quiet = {"env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    whole = subprocess.Popen(command(tmp_path / "whole"), **quiet)
+    run = tmp_path / "killed"
+    kill_after_first_checkpoint(command(run, *every), run, env, timeout=120)
+    assert not (run / "model.pt").exists(), "the run finished before it could be killed"
+    done = load_checkpoint(run / "checkpoint.pt")["epoch"]
+    assert done in (2, 4)
+    assert whole.wait() == 0
+    resumed = subprocess.run(
+        command(run, *every), env=env, check=True, capture_output=True, text=True
+    )
+    assert f"after epoch {done}" in resumed.stderr
+    assert (run / "model.pt").read_bytes() == (tmp_path / "whole" / "model.pt").read_bytes()
+    assert losses(run) == losses(tmp_path / "whole")
+    invocation = json.loads((run / "config.json").read_text())["invocation"]
+    assert invocation["checkpoint_every"] == 2
+    assert (
+        "checkpoint_every"
+        not in json.loads((tmp_path / "whole" / "config.json").read_text())["invocation"]
+    )
+
+
 class Opaque:
     """Any class: a weights-only load must refuse to construct it."""
 

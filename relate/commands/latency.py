@@ -6,20 +6,11 @@ import argparse
 import tempfile
 from pathlib import Path
 
+from relate.commands.options import positive_int
 from relate.data.registry import DATASETS
 from relate.errors import DataError, RelateError
 
 SYNTHETIC_FPS = 15  # GTEA's frame rate
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def size(text: str) -> tuple[int, int]:

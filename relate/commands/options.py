@@ -1,8 +1,22 @@
-"""``KEY=VALUE`` command-line items (``--set``, ``--option``), parsed one way everywhere."""
+"""Command-line values parsed one way everywhere: ``KEY=VALUE`` items (``--set``,
+``--option``) and positive counts."""
 
 from __future__ import annotations
 
+import argparse
+
 from relate.errors import RelateError
+
+
+def positive_int(text: str) -> int:
+    """An argparse ``type``: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
 
 
 def split_key_value(item: str, flag: str) -> tuple[str, str]:

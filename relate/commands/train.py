@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from relate.commands.options import key_values, split_key_value
+from relate.commands.options import key_values, positive_int, split_key_value
 from relate.data.registry import DATASETS
 from relate.runs.methods import DISTILLED, TRAIN_VARIANTS
 
@@ -118,6 +118,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="opt-in torch.compile of the model's forward (slow start-up; docs/training.md)",
     )
+    parser.add_argument(
+        "--checkpoint-every",
+        type=positive_int,
+        default=1,
+        metavar="K",
+        help="write the resumable checkpoint after every K-th epoch (default 1); a killed run "
+        "repeats at most K-1 epochs on resumption and ends in the same bytes",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -169,6 +177,7 @@ def run(args: argparse.Namespace) -> int:
         teacher_for=getattr(args, "teacher_for", None),
         fast=getattr(args, "fast", False),
         compile=getattr(args, "compile", False),
+        checkpoint_every=getattr(args, "checkpoint_every", 1),
     )
     weights = train(request)
     print(f"{weights}: {args.segmenter}/{args.variant}, split {args.split}, seed {args.seed}")

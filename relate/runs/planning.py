@@ -81,4 +81,6 @@ def invocation(request: TrainRequest) -> dict[str, Any]:
         record["fast"] = True
     if request.compile:
         record["compile"] = True
+    if request.checkpoint_every != 1:
+        record["checkpoint_every"] = request.checkpoint_every
     return record

@@ -49,6 +49,9 @@ class TrainRequest:
     """Opt-in fast path (:mod:`relate.runs.fast_path`): features kept in memory, fused Adam."""
     compile: bool = False
     """Opt-in ``torch.compile`` of the model's forward (:mod:`relate.runs.fast_path`)."""
+    checkpoint_every: int = 1
+    """Write the resumable checkpoint after every k-th epoch (a resumed run repeats at most
+    k - 1 epochs and ends in the same bytes)."""
 
 
 @dataclass(frozen=True)
