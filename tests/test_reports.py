@@ -791,3 +791,43 @@ def test_table_header_gives_each_runs_learning_rate(tmp_path: Path) -> None:
     )
     with pytest.raises(DataError, match="run.lr"):
         collect([bad])
+
+
+def test_table_header_names_each_runs_settings(tmp_path: Path) -> None:
+    """A run's segmenter overrides and a step_reset decay inside its epochs reach the header;
+    a decay after the last epoch does not."""
+
+    def run(variant: str, decay: int | None, overrides: dict) -> dict:
+        return {
+            "segmenter": "fact",
+            "variant": variant,
+            "epochs": 60,
+            "seed": 0,
+            "lr": 1e-3,
+            "lr_decay_every": decay,
+            "overrides": overrides,
+        }
+
+    files = [
+        write_metrics(
+            tmp_path, "rgb", 1, 0, 60.0, override={"run": run("rgb", 40, {"tm_use": False})}
+        ),
+        write_metrics(
+            tmp_path, "two_stream", 1, 0, 70.0, override={"run": run("two_stream", 250, {})}
+        ),
+    ]
+    markdown, _ = paper_table(1, collect(files))
+    assert (
+        "- Epochs (run.epochs, run.lr): fact/rgb 60 at lr 0.001 (lr x0.1 after epoch 40, "
+        "tm_use=false); fact/two_stream 60 at lr 0.001\n" in markdown
+    )
+    bad = write_metrics(
+        tmp_path,
+        "relate",
+        1,
+        0,
+        70.0,
+        override={"run": {**run("relate", None, {}), "overrides": 3}},
+    )
+    with pytest.raises(DataError, match="run.overrides"):
+        collect([bad])

@@ -123,3 +123,17 @@ def test_learning_curves_refuse_a_folder_without_a_log(tmp_path: Path) -> None:
     (run / "log.jsonl").write_text("")
     with pytest.raises(DataError, match="no epochs"):
         read_run_curve(run)
+
+
+def test_each_cell_names_its_schedule() -> None:
+    """The schedule column shows epochs, lr and recorded settings of the cell's runs, so a
+    cell trained on its own demo schedule says so next to its verdict."""
+    frame = _frame({("d", "fact", "rgb"): [40.0], ("d", "fact", "two_stream"): [70.0]})
+    frame["lr"] = 1e-3
+    frame["settings"] = "lr x0.1 after epoch 40, tm_use=false"
+    frame["epochs"] = 60
+    (row,) = sanity_rows(frame, {"d": 0.0})
+    assert row["schedule"] == "60 ep, lr 0.001 (lr x0.1 after epoch 40, tm_use=false)"
+    assert row["cell"] == "**PASS**"
+    frame["epochs"] = None
+    assert sanity_rows(frame, {"d": 0.0})[0]["schedule"] == "-"

@@ -215,3 +215,38 @@ def test_killed_workflow_reruns_only_missing_jobs(tmp_path: Path) -> None:
     rerun = snakemake(tmp_path, "--cores", "2", "--configfile", SMOKE, "--rerun-incomplete", target)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert (tmp_path / target).exists()
+
+
+def test_train_settings_and_checkpoint_every_reach_the_train_commands(tmp_path: Path) -> None:
+    """config `train_settings` adds `--set` items to every run of that segmenter (and only of
+    it) and `checkpoint_every` adds --checkpoint-every; a bad item is one line naming its key."""
+    result = snakemake(
+        tmp_path,
+        "--cores",
+        "2",
+        "--dry-run",
+        "--printshellcmds",
+        "--configfile",
+        str(REPO_ROOT / "config/demo.yaml"),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    commands = [line for line in result.stdout.splitlines() if "relate train " in line]
+    fact = [c for c in commands if "--segmenter fact" in c]
+    others = [c for c in commands if "--segmenter fact" not in c]
+    assert len(fact) == 2 and others
+    settings = "--set train.lr=0.001 --set train.lr_decay_every=40 --set tm_use=false"
+    assert all(settings in c and "--epochs 60" in c for c in fact)
+    assert not any("--set" in c for c in others)
+    assert all("--checkpoint-every 10" in c for c in commands)
+    base = (REPO_ROOT / "config/smoke.yaml").read_text()
+    for item, message in (
+        ("train.epochs=3", "set epochs with the config's `epochs`"),
+        ("train.bogus=1", "unknown training setting 'train.bogus'"),
+        ("nonsense", "'nonsense' is not KEY=VALUE"),
+    ):
+        bad = tmp_path / "bad.yaml"
+        bad.write_text(base + f'train_settings: {{mstcn: ["{item}"]}}\n')
+        result = snakemake(tmp_path, "--cores", "1", "--dry-run", "--configfile", str(bad))
+        assert result.returncode != 0
+        assert message in result.stderr + result.stdout, (result.stderr + result.stdout)[-2000:]
+        assert "train_settings" in result.stderr + result.stdout

@@ -230,19 +230,25 @@ def background_labels(dataset: DatasetInfo, convention: str) -> tuple[str, ...]:
 
 
 def run_info(path: Path) -> dict[str, object] | None:
-    """What produced a ``relate predict`` .npz (segmenter, variant, epochs, lr, options, PR), from
-    its ``__meta__``; None for other prediction formats."""
+    """What produced a ``relate predict`` .npz (segmenter, variant, epochs, lr, the epoch of a
+    step_reset lr decay, segmenter overrides, options, PR), from its ``__meta__``; None for
+    other prediction formats."""
     if Path(path).suffix != ".npz":
         return None
     with np.load(path, allow_pickle=False) as archive:
         meta = read_meta(Path(path), archive)
     config = meta.get("config") or {}
     distilled = config.get("relate") or config.get("student") or {}
+    training = config.get("training") or {}
     return {
         "segmenter": (config.get("segmenter") or {}).get("name"),
         "variant": (config.get("variant") or {}).get("name"),
         "epochs": (config.get("training") or {}).get("epochs"),
-        "lr": (config.get("training") or {}).get("lr"),
+        "lr": training.get("lr"),
+        "lr_decay_every": training.get("lr_decay_every")
+        if training.get("scheduler") == "step_reset"
+        else None,
+        "overrides": (config.get("segmenter") or {}).get("overrides", {}),
         "seed": config.get("seed"),
         "preset": distilled.get("preset"),
         "options": distilled.get("options", {}),

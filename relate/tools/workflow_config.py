@@ -175,7 +175,7 @@ def name_problem(
                 f"{videos} is not a multiple of {paper}'s {n_splits} splits (one subject "
                 "per split, each with the same number of videos)"
             )
-    problem = _study_problem(config)
+    problem = _study_problem(config) or _settings_problem(config)
     if problem:
         return problem
     fig4 = config.get("experiments", {}).get("fig4")
@@ -238,6 +238,33 @@ def _study_problem(config: Mapping[str, Any]) -> Problem | None:
             if row not in rows:
                 return ("study", "rows_for", segmenter), f"lacks the {key} row {row!r}"
     return None
+
+
+def _settings_problem(config: Mapping[str, Any]) -> Problem | None:
+    """``train_settings`` items: KEY=VALUE, training keys among the recipe's fields (a
+    segmenter option's name is checked by ``relate train`` itself), never ``train.epochs``."""
+    from relate.segmenters.training_defaults import TrainingDefaults
+
+    known = {field.name for field in fields(TrainingDefaults)} - {"epochs"}
+    for segmenter, items in config.get("train_settings", {}).items():
+        for index, item in enumerate(items):
+            key, sep, value = item.partition("=")
+            where = ("train_settings", segmenter, index)
+            if not sep or not key.strip() or not value.strip():
+                return where, f"{item!r} is not KEY=VALUE"
+            if key.strip() == "train.epochs":
+                return where, "set epochs with the config's `epochs`, not here"
+            if key.startswith("train.") and key[len("train.") :] not in known:
+                return where, (
+                    f"unknown training setting {key!r} (known: "
+                    f"{', '.join('train.' + name for name in sorted(known))})"
+                )
+    return None
+
+
+def train_settings(config: Mapping[str, Any], segmenter: str) -> list[str]:
+    """The config's ``relate train --set`` items of ``segmenter``'s runs (none by default)."""
+    return list(config.get("train_settings", {}).get(segmenter, []))
 
 
 def configured_epochs(config: Mapping[str, Any], segmenter: str, dataset: str) -> int | None:

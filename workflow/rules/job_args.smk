@@ -1,6 +1,7 @@
 # Inputs and arguments of the training, evaluation and download jobs.
 
 import os
+import shlex
 
 from relate.runs.methods import DISTILLED, METHODS
 
@@ -28,7 +29,8 @@ def train_inputs(wildcards):
 
 
 def train_args(wildcards, input):
-    """`relate train` arguments after --out: variant, teacher, preset, options, epochs."""
+    """`relate train` arguments after --out: variant, teacher, preset, options, epochs, the
+    config's train_settings and checkpoint_every."""
     run, variant = wildcards.run, run_variant(wildcards.run)
     args = []
     if variant == "teacher":  # flow at the architecture RELATE (with this preset) needs
@@ -46,7 +48,11 @@ def train_args(wildcards, input):
     epochs = configured_epochs(config, wildcards.segmenter, registry_name(wildcards.dataset))
     if epochs is not None:
         args += ["--epochs", str(epochs)]
-    return " ".join(args)
+    for item in train_settings(config, wildcards.segmenter):
+        args += ["--set", item]
+    if config.get("checkpoint_every", 1) != 1:
+        args += ["--checkpoint-every", str(config["checkpoint_every"])]
+    return " ".join(shlex.quote(arg) for arg in args)
 
 
 def synthetic_size_args(wildcards):

@@ -4,7 +4,7 @@ from relate.data.registry import DATASETS, get_dataset
 from relate.data.sweep import SweepDataset, registry_name
 from relate.reports.paper_results import parse_row
 from relate.runs.naming import RunId
-from relate.tools.workflow_config import configured_epochs, name_problem
+from relate.tools.workflow_config import configured_epochs, name_problem, train_settings
 
 
 def run_dataset(dataset):

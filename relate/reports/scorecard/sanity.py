@@ -66,6 +66,27 @@ def _row_f1(frame: pd.DataFrame, dataset: str, segmenter: str, row: str) -> floa
     return None if stats is None else stats.mean("f1@50")
 
 
+def _schedule(frame: pd.DataFrame, dataset: str, segmenter: str) -> str:
+    """Epochs, lr and recorded settings of the cell's rgb/two_stream runs ("-" if unknown)."""
+    runs = frame[
+        (frame["dataset"] == dataset)
+        & (frame["segmenter"] == segmenter)
+        & frame["row"].isin(("rgb", "two_stream"))
+    ]
+    texts = set()
+    for _, run in runs.iterrows():
+        if pd.isna(run.get("epochs")):
+            continue
+        text = f"{int(run['epochs'])} ep"
+        if not pd.isna(run.get("lr")):
+            text += f", lr {float(run['lr']):g}"
+        settings = run.get("settings")
+        if isinstance(settings, str) and settings:
+            text += f" ({settings})"
+        texts.add(text)
+    return "; ".join(sorted(texts)) or "-"
+
+
 def _check(value: float | None, floor: float | None, margin: float) -> str:
     if value is None or floor is None:
         return NOT_RUN
@@ -99,6 +120,7 @@ def sanity_rows(
             {
                 "dataset": name,
                 "segmenter": segmenter,
+                "schedule": _schedule(frame, dataset, segmenter),
                 "majority": _fmt(floor),
                 "rgb": _fmt(rgb),
                 "two_stream": _fmt(two),

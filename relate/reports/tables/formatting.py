@@ -71,7 +71,8 @@ def data_source_line(
 
 def _epochs_line(used: pd.DataFrame) -> str:
     """ "Epochs" line: one value for every run, else per segmenter/variant; each with the
-    learning rates the runs trained at (``run.lr``) where the metrics files record them."""
+    learning rates the runs trained at (``run.lr``) and what else they changed from their
+    recipe (lr decay inside the run, segmenter overrides) where the metrics files record them."""
     if used.empty:
         return "- Epochs: no runs"
     found = {}
@@ -80,6 +81,10 @@ def _epochs_line(used: pd.DataFrame) -> str:
         rates = sorted({float(r) for r in group["lr"].dropna()}) if "lr" in group else []
         if rates:
             text += " at lr " + "/".join(f"{r:g}" for r in rates)
+        if "settings" in group:
+            settings = sorted({s for s in group["settings"] if isinstance(s, str) and s})
+            if settings:
+                text += " (" + "; ".join(settings) + ")"
         found[f"{segmenter}/{variant}"] = text
     what = "Epochs (run.epochs, run.lr)"
     if len(set(found.values())) == 1:

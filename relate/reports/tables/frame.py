@@ -6,6 +6,7 @@ import json
 import math
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -99,6 +100,7 @@ def _record_row(path: Path) -> dict[str, object]:
     return {
         "dataset": record["dataset"],
         "segmenter": run["segmenter"],
+        "settings": _settings_text(path, run),
         "row": label,
         "variant": spec.variant,
         "preset": preset,
@@ -113,6 +115,20 @@ def _record_row(path: Path) -> dict[str, object]:
         **{metric: float(scores[metric]) for metric in METRICS},
         "path": str(path),
     }
+
+
+def _settings_text(path: Path, run: dict[str, Any]) -> str:
+    """What the run changed from its recipe besides epochs and lr, as header text: the lr decay
+    of a step_reset recipe when it falls inside the run, and the segmenter overrides."""
+    overrides = run.get("overrides") or {}
+    if not isinstance(overrides, dict):
+        raise DataError(path, f"`run.overrides` is not an object: {overrides!r}")
+    parts = []
+    decay, epochs = run.get("lr_decay_every"), run.get("epochs")
+    if _is_int(decay) and _is_int(epochs) and 0 < decay < epochs:
+        parts.append(f"lr x0.1 after epoch {decay}")
+    parts += [f"{key}={json.dumps(value)}" for key, value in sorted(overrides.items())]
+    return ", ".join(parts)
 
 
 def collect(paths: Iterable[str | Path]) -> pd.DataFrame:

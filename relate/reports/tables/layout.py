@@ -25,6 +25,7 @@ FRAME_COLUMNS = (
     "seed",
     "epochs",
     "lr",
+    "settings",
     "synthetic",
     "head",
     "options",
