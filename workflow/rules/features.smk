@@ -67,7 +67,7 @@ rule flow:
 # --- I3D features (rule `features`) --------------------------------------------------------
 # Paths: {RESULTS}/features/{dataset}/{video}.npy (2048, T) + {video}.features.json (weights,
 # fallback, settings). Knobs: config["features"] {padding, batch_size, bf16, rgb_weights,
-# flow_weights}.
+# flow_weights, threads}.
 FEATURES = config["features"]
 FEATURES_FLAGS = " ".join(
     [
@@ -101,7 +101,7 @@ rule features:
         video=r"[A-Za-z0-9_.-]+",
     conda:
         CONDA_ENV
-    threads: 2
+    threads: FEATURES.get("threads", 2)
     resources:
         gpu=GPU_JOBS,
         mem_mb=8000,
