@@ -38,8 +38,8 @@ the same number of epochs, the same torch thread count (``torch.set_num_threads`
   on the CPU (its ``.cuda()`` calls are left out) and the periodic printing/evaluation/
   wandb are not run.
 
-What is measured (wall clock, ``time.time``, via a global optimizer step post-hook that
-records every optimiser step of either side):
+What is measured (wall clock, ``time.time``, at the end of every optimiser step of either
+side: torch's global step post-hook, and a timing wrapper around our CPU Adam's ``step``):
 
 * epoch: the time from the first optimiser step of epoch e to the first of epoch e+1 (all
   the per-epoch work in between: data loading, forward, backward, steps, each side's own
@@ -75,7 +75,12 @@ MARKER = "BENCH_RESULT "
 # --- worker (one training run in this fresh process) -----------------------------------------
 
 
-def _install_step_hook(steps: list[float]) -> None:
+def _install_step_hook(steps: list[float], ours: bool) -> None:
+    """Record the end time of every optimiser step: torch's global post-hook for a
+    ``torch.optim`` optimiser (the official loops; ours with ``--fast``) and, in our worker
+    process only, a timing wrapper around ``relate.runs.optim.Adam.step`` (ours by default,
+    which is not a ``torch.optim`` optimiser and so has no global hooks; the official workers
+    never import ``relate``)."""
 
     def hook(optimizer, args, kwargs):  # noqa: ARG001 - hook signature
         steps.append(time.time())
@@ -83,6 +88,17 @@ def _install_step_hook(steps: list[float]) -> None:
     from torch.optim.optimizer import register_optimizer_step_post_hook
 
     register_optimizer_step_post_hook(hook)
+    if not ours:
+        return
+    from relate.runs import optim
+
+    plain_step = optim.Adam.step
+
+    def timed_step(self: optim.Adam) -> None:
+        plain_step(self)
+        steps.append(time.time())
+
+    optim.Adam.step = timed_step  # type: ignore[method-assign]
 
 
 def _load_source(
@@ -236,7 +252,7 @@ def worker(args: argparse.Namespace) -> dict[str, object]:
 
     torch.set_num_threads(args.threads)
     steps: list[float] = []
-    _install_step_hook(steps)
+    _install_step_hook(steps, ours=args.worker == "ours")
     runners = {
         "ours": _run_ours,
         "mstcn": _run_official_mstcn,

@@ -175,7 +175,7 @@ def name_problem(
                 f"{videos} is not a multiple of {paper}'s {n_splits} splits (one subject "
                 "per split, each with the same number of videos)"
             )
-    problem = _study_problem(config) or _settings_problem(config)
+    problem = _study_problem(config) or _settings_problem(config) or _video_problem(config)
     if problem:
         return problem
     fig4 = config.get("experiments", {}).get("fig4")
@@ -259,6 +259,25 @@ def _settings_problem(config: Mapping[str, Any]) -> Problem | None:
                     f"unknown training setting {key!r} (known: "
                     f"{', '.join('train.' + name for name in sorted(known))})"
                 )
+    return None
+
+
+def _video_problem(config: Mapping[str, Any]) -> Problem | None:
+    """``video_pipeline.frames`` against what the video generator needs (its own defaults)."""
+    from relate.data.synthetic_videos_config import SynthVideoConfig
+
+    pipeline = config.get("video_pipeline", {})
+    if not pipeline.get("enabled", False):
+        return None
+    defaults = {field.name: field.default for field in fields(SynthVideoConfig)}
+    segments = 2 * int(defaults["n_motion_pairs"]) + 1
+    least = segments * int(defaults["min_segment_frames"])
+    frames = pipeline.get("frames", least)
+    if frames < least:
+        return ("video_pipeline", "frames"), (
+            f"{frames} is too few: a rendered video has {segments} segments of at least "
+            f"{defaults['min_segment_frames']} frames, so at least {least}"
+        )
     return None
 
 

@@ -173,7 +173,7 @@ def _video_frames(config: Mapping[str, Any], dataset: str) -> tuple[float, float
     real videos: the dataset's mean frames at an assumed 224-pixel side)."""
     if dataset == "synthetic_videos":
         pipeline = config.get("video_pipeline", {}) or {}
-        return float(pipeline.get("frames", 24)), float(pipeline.get("size", 112))
+        return float(pipeline.get("frames", 25)), float(pipeline.get("size", 112))
     return dataset_stats(dataset, config).mean_frames, 224.0
 
 
