@@ -4,10 +4,15 @@
 #                                                `relate flow --videos` takes either folder)
 #        {RESULTS}/flow/{dataset}/{video}.npz   (raw TV-L1 flow; temp: large)
 #        {RESULTS}/data/synthetic_videos_features/  (the layout again, with features/: validated)
-# Knobs: config["video_pipeline"] {enabled, videos, frames, size} and config["features"].
+# Knobs: config["video_pipeline"] {enabled, videos, frames, size} and config["features"]
+# (threads: of each flow and features job).
 
 SYNTH_VIDEOS_DIR = f"{RESULTS}/data/synthetic_videos"
 SYNTH_VIDEOS = {"seed": DATA["synthetic_seed"], **config["video_pipeline"]}
+# Rendering, flow and features jobs go first: they head the real-data pipeline, and a
+# multi-thread job left to the end waits for every core to be free at once.
+VIDEO_PRIORITY = 10
+VIDEO_THREADS = config["features"].get("threads", 2)
 
 
 # Render the small synthetic video dataset (moving shapes; motion defines the action).
@@ -21,6 +26,7 @@ checkpoint synth_videos:
     conda:
         CONDA_ENV
     threads: 1
+    priority: VIDEO_PRIORITY
     resources:
         mem_mb=1000,
         runtime=10,
@@ -53,7 +59,8 @@ rule flow:
         video=r"[A-Za-z0-9_.-]+",
     conda:
         CONDA_ENV
-    threads: 2
+    threads: VIDEO_THREADS
+    priority: VIDEO_PRIORITY
     resources:
         mem_mb=4000,
         runtime=120,
@@ -101,7 +108,8 @@ rule features:
         video=r"[A-Za-z0-9_.-]+",
     conda:
         CONDA_ENV
-    threads: FEATURES.get("threads", 2)
+    threads: VIDEO_THREADS
+    priority: VIDEO_PRIORITY
     resources:
         gpu=GPU_JOBS,
         mem_mb=8000,
