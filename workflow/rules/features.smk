@@ -23,10 +23,10 @@ checkpoint synth_videos:
         f"{RESULTS}/logs/synth_videos.log",
     benchmark:
         f"{RESULTS}/benchmarks/synth_videos.tsv"
+    priority: VIDEO_PRIORITY
     conda:
         CONDA_ENV
     threads: 1
-    priority: VIDEO_PRIORITY
     resources:
         mem_mb=1000,
         runtime=10,
@@ -57,10 +57,10 @@ rule flow:
     wildcard_constraints:
         dataset=r"[a-z0-9_]+",
         video=r"[A-Za-z0-9_.-]+",
+    priority: VIDEO_PRIORITY
     conda:
         CONDA_ENV
     threads: VIDEO_THREADS
-    priority: VIDEO_PRIORITY
     resources:
         mem_mb=4000,
         runtime=120,
@@ -106,10 +106,10 @@ rule features:
     wildcard_constraints:
         dataset=r"[a-z0-9_]+",
         video=r"[A-Za-z0-9_.-]+",
+    priority: VIDEO_PRIORITY
     conda:
         CONDA_ENV
     threads: VIDEO_THREADS
-    priority: VIDEO_PRIORITY
     resources:
         gpu=GPU_JOBS,
         mem_mb=8000,
