@@ -1,7 +1,7 @@
 """Adam and the plateau schedule of the training recipes, without ``torch.optim``'s set-up cost.
 
 Every method of a ``torch.optim.Optimizer`` is wrapped so that its first call imports
-torch's compiler stack (``torch._dynamo`` with sympy, about 800 modules: 1-1.4 s on a 2-core
+torch's compiler stack (``torch._dynamo`` with sympy, about 800 modules: about 1 s on a 2-core
 CPU), whether or not anything is compiled. A training job pays that before its first step,
 and so do the official scripts. :class:`Adam` is the same update as ``torch.optim.Adam``'s
 single-tensor CPU loop (the path torch takes for CPU tensors when neither ``foreach`` nor
