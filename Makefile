@@ -19,10 +19,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Lint first (fails on any finding), then the tests: TEST_WORKERS pytest-xdist workers (one
-# module per worker, so module fixtures are built once), one torch/OpenMP thread each.
+# module per worker, so module fixtures are built once; modules in collection order, which
+# tests/conftest.py starts with the whole-workflow ones), one torch/OpenMP thread each.
 TEST_WORKERS ?= auto
 test: lint
-	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -4,7 +4,11 @@ Every rule writes ``{results_dir}/benchmarks/<rule>[/...].tsv`` (wall seconds ``
 ``cpu_time`` of its job). This prints one line per rule (jobs, total and mean wall seconds,
 total CPU seconds, share of the summed wall time), largest first.
 
-    python benchmarks/rule_times.py results/demo
+``--cores N`` adds how the run used N cores: each job's interval is taken as
+[file's modification time - s, modification time] (Snakemake writes the file when the job
+ends), which holds for a run whose jobs all ran in this run (a fresh one).
+
+    python benchmarks/rule_times.py results/demo --cores 2
 """
 
 from __future__ import annotations
@@ -41,9 +45,41 @@ def rule_times(results: Path) -> dict[str, list[tuple[float, float]]]:
     return found
 
 
+def job_intervals(results: Path) -> list[tuple[float, float, str]]:
+    """(start, end, job) of every job, ends from the benchmark files' modification times."""
+    root = results / "benchmarks"
+    intervals = []
+    for path in sorted(root.rglob("*.tsv")):
+        with path.open(newline="") as handle:
+            walls = [float(row["s"]) for row in csv.DictReader(handle, delimiter="\t")]
+        if walls:
+            end = path.stat().st_mtime
+            intervals.append((end - walls[-1], end, str(path.relative_to(root))))
+    return intervals
+
+
+def core_use(intervals: list[tuple[float, float, str]], cores: int) -> dict[str, float]:
+    """Span of the run (first start to last end), summed job seconds, and the seconds during
+    which fewer jobs than ``cores`` ran (``under_s``) with the core-seconds left idle then."""
+    events = sorted([(a, 1) for a, _, _ in intervals] + [(b, -1) for _, b, _ in intervals])
+    running, last, under, idle = 0, events[0][0], 0.0, 0.0
+    for time, step in events:
+        if running < cores:
+            under += time - last
+            idle += (cores - running) * (time - last)
+        running, last = running + step, time
+    return {
+        "span_s": events[-1][0] - events[0][0],
+        "job_s": sum(b - a for a, b, _ in intervals),
+        "under_s": under,
+        "idle_core_s": idle,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", type=Path, help="the config's results_dir")
+    parser.add_argument("--cores", type=int, help="also print how the run used this many cores")
     args = parser.parse_args(argv)
     times = rule_times(args.results)
     if not times:
@@ -60,6 +96,13 @@ def main(argv: list[str] | None = None) -> int:
             f"| {100 * wall / total:.1f} % |"
         )
     print(f"| **all** | {sum(map(len, times.values()))} | {total:.1f} | | | 100 % |")
+    if args.cores:
+        use = core_use(job_intervals(args.results), args.cores)
+        print(
+            f"\nspan {use['span_s']:.1f} s (first job start to last job end), jobs "
+            f"{use['job_s']:.1f} s, fewer than {args.cores} jobs running for "
+            f"{use['under_s']:.1f} s ({use['idle_core_s']:.1f} idle core-seconds)"
+        )
     return 0
 
 

@@ -10,6 +10,19 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+WORKFLOW_MODULES_FIRST = ("test_workflow.py", "test_study.py", "test_slurm.py")
+"""Modules that run the Snakemake workflow for real, longest first. ``make test`` gives each
+pytest-xdist worker whole modules in collection order (``--dist loadscope
+--no-loadscope-reorder``): started first, these minutes-long runs leave their idle core
+moments to the other worker's short tests, instead of running alone at the end."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Collection order: :data:`WORKFLOW_MODULES_FIRST`, then every other module as collected
+    (the order of the tests inside a module is kept)."""
+    rank = {name: index for index, name in enumerate(WORKFLOW_MODULES_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
 
 def real_labels_dir() -> Path:
     """Where the real GTEA/50Salads/Breakfast labels live (may be absent)."""

@@ -110,6 +110,29 @@ def test_demo_config_plans_every_report(tmp_path: Path) -> None:
     # every paper dataset from its own stand-in, each with every segmenter in Table 1
     assert counts["synth_dataset"] == 3
     assert "synthetic_50salads/split1/asformer/rgb" in result.stdout
+    # start order of the training jobs (workflow/rules/job_args.smk, train_priority):
+    # teachers, then the long runs, then the MS-TCN baselines and students
+    priorities = train_priorities(result.stdout)
+    assert priorities["synthetic_breakfast/mstcn/teacher-release"] == 2
+    assert priorities["synthetic_gtea/mstcn/relate-fusion=naive"] == 1
+    assert priorities["synthetic_gtea/fact/rgb"] == 1
+    assert priorities["synthetic_50salads/asformer/two_stream"] == 1
+    assert priorities["synthetic_50salads/mstcn/kd"] == 0
+    assert priorities["synthetic_gtea/mstcn/rgb"] == 0
+
+
+def train_priorities(stdout: str) -> dict[str, int]:
+    """dataset/segmenter/run -> priority of every `train` job of a dry run (0 when the job
+    block prints none)."""
+    found = {}
+    for block in stdout.split("\nrule ")[1:]:
+        if not block.startswith("train:"):
+            continue
+        wildcards = dict(re.findall(r"(\w+)=([^,\s]+)", block.split("wildcards:", 1)[1]))
+        key = f"{wildcards['dataset']}/{wildcards['segmenter']}/{wildcards['run']}"
+        match = re.search(r"priority: (\d+)", block)
+        found[key] = int(match.group(1)) if match else 0
+    return found
 
 
 def test_config_schema_rejects_unknown_keys(tmp_path: Path) -> None:

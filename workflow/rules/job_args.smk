@@ -55,6 +55,19 @@ def train_args(wildcards, input):
     return " ".join(shlex.quote(arg) for arg in args)
 
 
+def train_priority(wildcards):
+    """Start order of the ready training jobs (higher first). Teachers first: every distilled
+    run waits for one. Then the long runs (RELATE, ASFormer, FACT: 2-10x an MS-TCN baseline)
+    before the short ones, so that on a few cores the short jobs fill the last minutes
+    instead of one long job running alone at the end."""
+    variant = run_variant(wildcards.run)
+    if variant == "teacher":
+        return 2
+    if variant == "relate" or wildcards.segmenter != "mstcn":
+        return 1
+    return 0
+
+
 def synthetic_size_args(wildcards):
     """`relate synth` size options of a paper dataset's stand-in (none: the shape's default)."""
     size = DATA.get("synthetic_sizes", {}).get(wildcards.paper, {})

@@ -13,6 +13,7 @@ rule train:
         f"{RESULTS}/logs/train/{{dataset}}/split{{split}}/{{segmenter}}/{{run}}/seed{{seed}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/train/{{dataset}}/split{{split}}/{{segmenter}}/{{run}}/seed{{seed}}.tsv"
+    priority: train_priority
     conda:
         CONDA_ENV
     threads: 1
