@@ -3,16 +3,19 @@
 Usage::
 
     .venv/bin/python benchmarks/bench_i3d.py [--sizes 112 224] [--batch-sizes 1 4]
-        [--dtypes fp32 bf16] [--iters 2] [--warmup 1] [--device auto|cpu|cuda]
-        [--threads N] [--json PATH]
+        [--dtypes fp32 bf16] [--layouts contiguous channels_last] [--iters 2] [--warmup 1]
+        [--device auto|cpu|cuda] [--threads N] [--json PATH]
 
 Each configuration runs ``--warmup`` untimed batches, then ``--iters`` timed batches of
 ``batch`` windows of 21 frames x size² (random input, randomly initialised RGB I3D; weights do
 not change the cost), under ``torch.inference_mode()``; bf16 means ``torch.autocast`` with
-bfloat16. CUDA is synchronised around every timed batch. Reported: median seconds per batch
-and windows/s = batch / median. At 224² the timed call is ``extract_features`` (trunk + the
-[2, 7, 7] pool, exactly what ``relate features`` runs); at 112² Mixed_5c is only 4 x 4, too
-small for that pool, so the trunk up to Mixed_5c is timed instead (the pool costs nothing).
+bfloat16. ``channels_last`` runs input and model in ``torch.channels_last_3d`` (what
+``relate features`` uses); the ``vs contiguous`` column is the contiguous layout's median
+over this one's, same size, batch and dtype. CUDA is synchronised around every timed batch.
+Reported: median seconds per batch and windows/s = batch / median. At 224² the timed call
+is ``extract_features`` (trunk + the [2, 7, 7] pool, exactly what ``relate features``
+runs); at 112² Mixed_5c is only 4 x 4, too small for that pool, so the trunk up to
+Mixed_5c is timed instead (the pool costs nothing).
 Keep runs short on a shared CPU: a 224² window takes seconds there.
 """
 
@@ -32,6 +35,8 @@ from tabulate import tabulate
 from flow_extraction.features import WINDOW
 from flow_extraction.i3d import InceptionI3d
 
+LAYOUTS = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last_3d}
+
 
 def run_once(model: InceptionI3d, x: torch.Tensor, size: int) -> torch.Tensor:
     if size >= 193:  # Mixed_5c is at least 7 x 7: the full feature path
@@ -45,12 +50,16 @@ def bench(
     size: int,
     batch: int,
     dtype: str,
+    layout: str,
     device: torch.device,
     iters: int,
     warmup: int,
 ) -> dict:
     gen = torch.Generator().manual_seed(0)
+    memory_format = LAYOUTS[layout]
+    model = model.to(memory_format=memory_format)
     x = (torch.rand(batch, 3, WINDOW, size, size, generator=gen) * 2 - 1).to(device)
+    x = x.contiguous(memory_format=memory_format)
     autocast = (
         torch.autocast(device_type=device.type, dtype=torch.bfloat16)
         if dtype == "bf16"
@@ -72,6 +81,7 @@ def bench(
         "size": size,
         "batch": batch,
         "dtype": dtype,
+        "layout": layout,
         "iters": iters,
         "median_s_per_batch": median,
         "windows_per_s": batch / median,
@@ -83,6 +93,9 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[112, 224])
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--dtypes", nargs="+", choices=("fp32", "bf16"), default=["fp32", "bf16"])
+    parser.add_argument(
+        "--layouts", nargs="+", choices=tuple(LAYOUTS), default=["contiguous", "channels_last"]
+    )
     parser.add_argument("--iters", type=int, default=2)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
@@ -95,11 +108,20 @@ def main() -> None:
     device = torch.device("cuda" if use_cuda else "cpu")
     model = InceptionI3d(3).eval().to(device)
     rows = [
-        bench(model, size, batch, dtype, device, args.iters, args.warmup)
+        bench(model, size, batch, dtype, layout, device, args.iters, args.warmup)
         for size in args.sizes
         for batch in args.batch_sizes
         for dtype in args.dtypes
+        for layout in args.layouts
     ]
+    contiguous = {
+        (r["size"], r["batch"], r["dtype"]): r["median_s_per_batch"]
+        for r in rows
+        if r["layout"] == "contiguous"
+    }
+    for r in rows:
+        base = contiguous.get((r["size"], r["batch"], r["dtype"]))
+        r["speedup_vs_contiguous"] = base / r["median_s_per_batch"] if base else None
     hardware = (
         torch.cuda.get_device_name(device)
         if use_cuda
@@ -117,12 +139,24 @@ def main() -> None:
                     r["size"],
                     r["batch"],
                     r["dtype"],
+                    r["layout"],
                     f"{r['median_s_per_batch']:.3f}",
                     f"{r['windows_per_s']:.2f}",
+                    "-"
+                    if r["speedup_vs_contiguous"] is None
+                    else f"{r['speedup_vs_contiguous']:.2f}x",
                 ]
                 for r in rows
             ],
-            headers=["size", "batch", "dtype", "median s/batch", "windows/s"],
+            headers=[
+                "size",
+                "batch",
+                "dtype",
+                "layout",
+                "median s/batch",
+                "windows/s",
+                "vs contiguous",
+            ],
             tablefmt="github",
         )
     )

@@ -6,7 +6,8 @@ total CPU seconds, share of the summed wall time), largest first.
 
 ``--cores N`` adds how the run used N cores: each job's interval is taken as
 [file's modification time - s, modification time] (Snakemake writes the file when the job
-ends), which holds for a run whose jobs all ran in this run (a fresh one).
+ends), which holds for a run whose jobs all ran in this run (a fresh one). Each job counts
+as one running job whatever its threads, so this is meant for runs of 1-thread jobs.
 
     python benchmarks/rule_times.py results/demo --cores 2
 """

@@ -257,3 +257,19 @@ def test_cli_end_to_end_with_real_model(tmp_path):
     assert check_feature_values(array) == []
     assert np.abs(array[:1024] - array[1024:]).max() > 1e-3
     assert array[:1024].std() > 1e-3
+
+
+def test_channels_last_layout_equals_contiguous_and_repeats_bytes():
+    # the real I3D at its input size, one window: the layout changes only the summation order
+    from flow_extraction.i3d import InceptionI3d
+
+    torch.manual_seed(0)
+    model = InceptionI3d(3).eval()
+    frames = np.random.default_rng(0).uniform(-1, 1, (3, 224, 224, 3)).astype(np.float32)
+    kwargs = {"kind": "rgb", "frames": slice(1, 2)}
+    contiguous = stream_features(frames, model, channels_last=False, **kwargs)
+    last = stream_features(frames, model, channels_last=True, **kwargs)
+    again = stream_features(frames, model, channels_last=True, **kwargs)
+    assert np.abs(contiguous).max() > 0
+    np.testing.assert_allclose(last, contiguous, rtol=1e-4, atol=1e-6 * np.abs(contiguous).max())
+    assert last.tobytes() == again.tobytes()
