@@ -275,16 +275,33 @@ def test_train_settings_and_checkpoint_every_reach_the_train_commands(tmp_path: 
         assert "train_settings" in result.stderr + result.stdout
 
 
-def test_too_few_video_frames_is_refused_before_planning(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        (
+            "frames",
+            16,
+            "video_pipeline.frames: 16 is too few: a rendered video has 5 segments of at least "
+            "5 frames, so at least 25",
+        ),
+        (
+            "videos",
+            1,
+            "video_pipeline.videos: 1 is too few: the rendered videos are split by subject, "
+            "2 subjects, so at least 2",
+        ),
+    ],
+)
+def test_too_few_video_frames_or_videos_is_refused_before_planning(
+    tmp_path: Path, key: str, value: int, message: str
+) -> None:
     import yaml
 
     config = yaml.safe_load((REPO_ROOT / "config/smoke.yaml").read_text())
-    config["video_pipeline"]["frames"] = 16
+    config["video_pipeline"][key] = value
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump(config))
     result = snakemake(tmp_path, "--cores", "1", "--dry-run", "--configfile", str(bad))
     assert result.returncode != 0
-    assert (
-        "video_pipeline.frames: 16 is too few: a rendered video has 5 segments of at least 5 "
-        "frames, so at least 25" in result.stderr + result.stdout
-    ), (result.stderr + result.stdout)[-2000:]
+    assert message in result.stderr + result.stdout, (result.stderr + result.stdout)[-2000:]
+    assert "Traceback" not in result.stderr + result.stdout

@@ -263,13 +263,20 @@ def _settings_problem(config: Mapping[str, Any]) -> Problem | None:
 
 
 def _video_problem(config: Mapping[str, Any]) -> Problem | None:
-    """``video_pipeline.frames`` against what the video generator needs (its own defaults)."""
+    """``video_pipeline.videos`` and ``frames`` against what the video generator needs (its
+    own defaults: one video per subject at least, five segments of a few frames each)."""
     from relate.data.synthetic_videos_config import SynthVideoConfig
 
     pipeline = config.get("video_pipeline", {})
     if not pipeline.get("enabled", False):
         return None
     defaults = {field.name: field.default for field in fields(SynthVideoConfig)}
+    videos, subjects = pipeline.get("videos", defaults["n_videos"]), int(defaults["n_splits"])
+    if videos < subjects:
+        return ("video_pipeline", "videos"), (
+            f"{videos} is too few: the rendered videos are split by subject, "
+            f"{subjects} subjects, so at least {subjects}"
+        )
     segments = 2 * int(defaults["n_motion_pairs"]) + 1
     least = segments * int(defaults["min_segment_frames"])
     frames = pipeline.get("frames", least)
