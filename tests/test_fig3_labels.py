@@ -75,3 +75,25 @@ def test_labels_name_every_setup_and_time(tmp_path: Path) -> None:
     out = tmp_path / "fig3.png"
     plot_fig3(points, LATENCY, out)
     assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("crowd", sorted(CROWDS))
+def test_time_axis_tick_labels_are_plain_and_do_not_overlap(crowd: str) -> None:
+    fig = draw_fig3(_points(CROWDS[crowd]), LATENCY)
+    fig.canvas.draw()  # tick labels get their texts when drawn
+    renderer = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    left, right = ax.get_xlim()
+    labels = [
+        label
+        for tick in (*ax.xaxis.get_major_ticks(), *ax.xaxis.get_minor_ticks())
+        if left <= tick.get_loc() <= right
+        for label in (tick.label1,)
+        if label.get_visible() and label.get_text()
+    ]
+    assert len(labels) >= 2, crowd  # a reader can tell the scale
+    boxes = [label.get_window_extent(renderer) for label in labels]
+    for i, first in enumerate(boxes):
+        for second in boxes[i + 1 :]:
+            assert not first.overlaps(second), (crowd, [lab.get_text() for lab in labels])
+    assert all("times" not in lab.get_text() and "^" not in lab.get_text() for lab in labels)
