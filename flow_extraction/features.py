@@ -158,8 +158,8 @@ def stream_features(
         channels_last: run the clips and the model in the channels-last 3-D memory layout
             (the model is converted in place). The same arithmetic, summed in another order
             by oneDNN: float32 features differ from the contiguous layout's by float rounding
-            only; on this project's 2-core CPU it is 1.8x faster with bf16 and 1.2x in float32
-            (``benchmarks/bench_i3d.py --layouts``).
+            only; on this project's 2-core CPU (one thread, batch 4) it is 1.67x faster with
+            bf16 and 1.13x in float32 (``benchmarks/bench_i3d.py --layouts``).
 
     Returns:
         (1024, n) float32, n = T or the number of frames selected.
