@@ -18,6 +18,7 @@ import argparse
 import csv
 import sys
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -33,36 +34,46 @@ def _rule_of(parts: tuple[str, ...]) -> str:
     return first
 
 
-def rule_times(results: Path) -> dict[str, list[tuple[float, float]]]:
-    """Rule -> [(wall s, cpu s)] of each job, from ``results/benchmarks``."""
+@dataclass(frozen=True)
+class JobTime:
+    """One benchmark row: the job's rule, wall and CPU seconds, and when its file was written."""
+
+    rule: str
+    wall_s: float
+    cpu_s: float
+    end: float
+
+
+def read_jobs(results: Path) -> list[JobTime]:
+    """Every row of every benchmark file under ``results/benchmarks``, read once."""
     root = results / "benchmarks"
-    found: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    jobs = []
     for path in sorted(root.rglob("*.tsv")):
-        rule = _rule_of(path.relative_to(root).parts)
+        rule, end = _rule_of(path.relative_to(root).parts), path.stat().st_mtime
         with path.open(newline="") as handle:
             for row in csv.DictReader(handle, delimiter="\t"):
                 cpu = row.get("cpu_time", "NA")
-                found[rule].append((float(row["s"]), float(cpu) if cpu != "NA" else 0.0))
+                jobs.append(JobTime(rule, float(row["s"]), float(cpu) if cpu != "NA" else 0.0, end))
+    return jobs
+
+
+def rule_times(jobs: list[JobTime]) -> dict[str, list[tuple[float, float]]]:
+    """Rule -> [(wall s, cpu s)] of each job."""
+    found: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for job in jobs:
+        found[job.rule].append((job.wall_s, job.cpu_s))
     return found
 
 
-def job_intervals(results: Path) -> list[tuple[float, float, str]]:
-    """(start, end, job) of every job, ends from the benchmark files' modification times."""
-    root = results / "benchmarks"
-    intervals = []
-    for path in sorted(root.rglob("*.tsv")):
-        with path.open(newline="") as handle:
-            walls = [float(row["s"]) for row in csv.DictReader(handle, delimiter="\t")]
-        if walls:
-            end = path.stat().st_mtime
-            intervals.append((end - walls[-1], end, str(path.relative_to(root))))
-    return intervals
+def job_intervals(jobs: list[JobTime]) -> list[tuple[float, float]]:
+    """(start, end) of every job: it ended when its benchmark file was written."""
+    return [(job.end - job.wall_s, job.end) for job in jobs]
 
 
-def core_use(intervals: list[tuple[float, float, str]], cores: int) -> dict[str, float]:
+def core_use(intervals: list[tuple[float, float]], cores: int) -> dict[str, float]:
     """Span of the run (first start to last end), summed job seconds, and the seconds during
     which fewer jobs than ``cores`` ran (``under_s``) with the core-seconds left idle then."""
-    events = sorted([(a, 1) for a, _, _ in intervals] + [(b, -1) for _, b, _ in intervals])
+    events = sorted([(a, 1) for a, _ in intervals] + [(b, -1) for _, b in intervals])
     running, last, under, idle = 0, events[0][0], 0.0, 0.0
     for time, step in events:
         if running < cores:
@@ -71,7 +82,7 @@ def core_use(intervals: list[tuple[float, float, str]], cores: int) -> dict[str,
         running, last = running + step, time
     return {
         "span_s": events[-1][0] - events[0][0],
-        "job_s": sum(b - a for a, b, _ in intervals),
+        "job_s": sum(b - a for a, b in intervals),
         "under_s": under,
         "idle_core_s": idle,
     }
@@ -82,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("results", type=Path, help="the config's results_dir")
     parser.add_argument("--cores", type=int, help="also print how the run used this many cores")
     args = parser.parse_args(argv)
-    times = rule_times(args.results)
+    records = read_jobs(args.results)
+    times = rule_times(records)
     if not times:
         print(f"error: {args.results / 'benchmarks'}: no benchmark files", file=sys.stderr)
         return 2
@@ -98,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(f"| **all** | {sum(map(len, times.values()))} | {total:.1f} | | | 100 % |")
     if args.cores:
-        use = core_use(job_intervals(args.results), args.cores)
+        use = core_use(job_intervals(records), args.cores)
         print(
             f"\nspan {use['span_s']:.1f} s (first job start to last job end), jobs "
             f"{use['job_s']:.1f} s, fewer than {args.cores} jobs running for "

@@ -26,7 +26,7 @@ rule_times = load_rule_times()
 def test_core_use_counts_the_time_with_a_free_core():
     # Two cores: [0, 10] and [0, 4] run together, then one job alone until 10, then a gap
     # with nothing running, then [12, 14].
-    intervals = [(0.0, 10.0, "a"), (0.0, 4.0, "b"), (12.0, 14.0, "c")]
+    intervals = [(0.0, 10.0), (0.0, 4.0), (12.0, 14.0)]
     use = rule_times.core_use(intervals, cores=2)
     assert use["span_s"] == pytest.approx(14.0)
     assert use["job_s"] == pytest.approx(16.0)
